@@ -1,0 +1,452 @@
+package middleware
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/hmac"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/sha512"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"hash"
+	"math/big"
+	"strings"
+
+	"crypto/x509"
+
+	"github.com/lestrrat-go/jwx/v3/jwk"
+)
+
+// Algorithms the gate can verify (RFC 7518, RFC 8037). "none" is not one of
+// them and never will be.
+const (
+	RS256 = "RS256"
+	RS384 = "RS384"
+	RS512 = "RS512"
+	PS256 = "PS256"
+	PS384 = "PS384"
+	PS512 = "PS512"
+	ES256 = "ES256"
+	ES384 = "ES384"
+	ES512 = "ES512"
+	EdDSA = "EdDSA"
+	HS256 = "HS256"
+	HS384 = "HS384"
+	HS512 = "HS512"
+)
+
+// Errors of key construction and lookup.
+var (
+	// ErrKeyNotFound: no configured key matches the token's kid and alg.
+	ErrKeyNotFound = errors.New("apiguard: no matching key")
+	// ErrKeysUnavailable: the key source has no usable key at all right now
+	// (for example a remote JWKS that could not be fetched); the gate answers
+	// 503 with Retry-After.
+	ErrKeysUnavailable = errors.New("apiguard: keys unavailable")
+	// ErrInvalidSignature: the signature does not verify.
+	ErrInvalidSignature = errors.New("apiguard: invalid signature")
+)
+
+// MinRSABits is the smallest RSA modulus accepted for any algorithm.
+const MinRSABits = 2048
+
+// Key is one verification key bound to exactly one algorithm (RFC 8725 §3.1).
+// A Key is immutable and safe for concurrent use.
+type Key struct {
+	kid    string
+	alg    string
+	public crypto.PublicKey // *rsa.PublicKey, *ecdsa.PublicKey, ed25519.PublicKey; nil for HMAC
+	secret []byte           // HMAC only
+	hash   crypto.Hash
+	esSize int // ES*: bytes of r and of s
+}
+
+// NewKey binds a public key (or an HMAC secret as []byte) to alg under kid.
+// The key type must fit alg (an RSA key for RS*/PS*, a key on the right curve
+// for ES*, Ed25519 for EdDSA, a []byte for HS*), and be strong enough: RSA
+// moduli of at least 2048 bits, HMAC secrets at least as long as the hash
+// output. A private key is accepted and reduced to its public half (HMAC
+// aside). An empty kid is replaced by the key's RFC 7638 thumbprint (SHA-256,
+// base64url), except for HMAC keys, which need an explicit kid.
+func NewKey(kid, alg string, key any) (*Key, error) {
+	k := &Key{kid: kid, alg: alg}
+	switch s := key.(type) {
+	case crypto.Signer:
+		if _, isHMAC := hmacHash(alg); isHMAC {
+			return nil, fmt.Errorf("apiguard: key %q: %s needs a []byte secret, got %T", kid, alg, key)
+		}
+		key = s.Public()
+	}
+	switch alg {
+	case RS256, RS384, RS512, PS256, PS384, PS512:
+		pub, ok := key.(*rsa.PublicKey)
+		if !ok {
+			return nil, fmt.Errorf("apiguard: key %q: %s needs an RSA key, got %T", kid, alg, key)
+		}
+		if pub.N.BitLen() < MinRSABits {
+			return nil, fmt.Errorf("apiguard: key %q: RSA key of %d bits is too weak (minimum %d)", kid, pub.N.BitLen(), MinRSABits)
+		}
+		k.public = pub
+		k.hash = shaFor(alg[2:])
+	case ES256, ES384, ES512:
+		pub, ok := key.(*ecdsa.PublicKey)
+		if !ok {
+			return nil, fmt.Errorf("apiguard: key %q: %s needs an ECDSA key, got %T", kid, alg, key)
+		}
+		want := map[string]elliptic.Curve{ES256: elliptic.P256(), ES384: elliptic.P384(), ES512: elliptic.P521()}[alg]
+		if pub.Curve != want {
+			return nil, fmt.Errorf("apiguard: key %q: %s needs curve %s, got %s", kid, alg, want.Params().Name, pub.Curve.Params().Name)
+		}
+		k.public = pub
+		k.hash = shaFor(alg[2:])
+		k.esSize = (want.Params().BitSize + 7) / 8
+	case EdDSA:
+		pub, ok := key.(ed25519.PublicKey)
+		if !ok {
+			return nil, fmt.Errorf("apiguard: key %q: EdDSA needs an Ed25519 key, got %T", kid, key)
+		}
+		if len(pub) != ed25519.PublicKeySize {
+			return nil, fmt.Errorf("apiguard: key %q: Ed25519 key of %d bytes", kid, len(pub))
+		}
+		k.public = pub
+	case HS256, HS384, HS512:
+		secret, ok := key.([]byte)
+		if !ok {
+			return nil, fmt.Errorf("apiguard: key %q: %s needs a []byte secret, got %T", kid, alg, key)
+		}
+		h, _ := hmacHash(alg)
+		if len(secret) < h.Size() {
+			return nil, fmt.Errorf("apiguard: key %q: %s secret of %d bits is too weak (minimum %d)", kid, alg, len(secret)*8, h.Size()*8)
+		}
+		if kid == "" {
+			return nil, fmt.Errorf("apiguard: key: an %s secret needs an explicit kid", alg)
+		}
+		k.secret = append([]byte(nil), secret...)
+		k.hash = h
+	case "":
+		return nil, fmt.Errorf("apiguard: key %q: no algorithm (one algorithm per key, RFC 8725 §3.1)", kid)
+	default:
+		return nil, fmt.Errorf("apiguard: key %q: unsupported algorithm %q", kid, alg)
+	}
+	if k.kid == "" {
+		tp, err := Thumbprint(k.public)
+		if err != nil {
+			return nil, err
+		}
+		k.kid = tp
+	}
+	return k, nil
+}
+
+// ID returns the key's kid.
+func (k *Key) ID() string { return k.kid }
+
+// Alg returns the one algorithm the key verifies.
+func (k *Key) Alg() string { return k.alg }
+
+// Public returns the public key (nil for an HMAC key).
+func (k *Key) Public() crypto.PublicKey { return k.public }
+
+// Verify checks sig over signingInput (the ASCII "header.payload" of a
+// compact JWS) with the key's algorithm. It returns ErrInvalidSignature or nil.
+func (k *Key) Verify(signingInput, sig []byte) error {
+	switch k.alg {
+	case EdDSA:
+		if ed25519.Verify(k.public.(ed25519.PublicKey), signingInput, sig) {
+			return nil
+		}
+		return ErrInvalidSignature
+	case HS256, HS384, HS512:
+		mac := hmac.New(k.hash.New, k.secret)
+		mac.Write(signingInput)
+		var buf [64]byte
+		if subtle.ConstantTimeCompare(mac.Sum(buf[:0]), sig) == 1 {
+			return nil
+		}
+		return ErrInvalidSignature
+	}
+	var digest [64]byte
+	h := newHash(k.hash)
+	h.Write(signingInput)
+	d := h.Sum(digest[:0])
+	switch k.alg {
+	case RS256, RS384, RS512:
+		if rsa.VerifyPKCS1v15(k.public.(*rsa.PublicKey), k.hash, d, sig) == nil {
+			return nil
+		}
+	case PS256, PS384, PS512:
+		opts := rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: k.hash}
+		if rsa.VerifyPSS(k.public.(*rsa.PublicKey), k.hash, d, sig, &opts) == nil {
+			return nil
+		}
+	case ES256, ES384, ES512:
+		if len(sig) != 2*k.esSize {
+			return ErrInvalidSignature
+		}
+		r := new(big.Int).SetBytes(sig[:k.esSize])
+		s := new(big.Int).SetBytes(sig[k.esSize:])
+		if ecdsa.Verify(k.public.(*ecdsa.PublicKey), d, r, s) {
+			return nil
+		}
+	}
+	return ErrInvalidSignature
+}
+
+func shaFor(bits string) crypto.Hash {
+	switch bits {
+	case "384":
+		return crypto.SHA384
+	case "512":
+		return crypto.SHA512
+	}
+	return crypto.SHA256
+}
+
+func hmacHash(alg string) (crypto.Hash, bool) {
+	switch alg {
+	case HS256:
+		return crypto.SHA256, true
+	case HS384:
+		return crypto.SHA384, true
+	case HS512:
+		return crypto.SHA512, true
+	}
+	return 0, false
+}
+
+func newHash(h crypto.Hash) hash.Hash {
+	switch h {
+	case crypto.SHA384:
+		return sha512.New384()
+	case crypto.SHA512:
+		return sha512.New()
+	}
+	return sha256.New()
+}
+
+// Thumbprint returns the RFC 7638 JWK thumbprint (SHA-256, base64url without
+// padding) of a public key.
+func Thumbprint(pub crypto.PublicKey) (string, error) {
+	jk, err := jwk.Import(pub)
+	if err != nil {
+		return "", fmt.Errorf("apiguard: thumbprint: %w", err)
+	}
+	tp, err := jk.Thumbprint(crypto.SHA256)
+	if err != nil {
+		return "", fmt.Errorf("apiguard: thumbprint: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(tp), nil
+}
+
+// DefaultAlg returns the algorithm apiguard uses for a key type when none is
+// given: RS256 for RSA, ES256/384/512 by curve, EdDSA for Ed25519.
+func DefaultAlg(key any) (string, error) {
+	if s, ok := key.(crypto.Signer); ok {
+		key = s.Public()
+	}
+	switch pub := key.(type) {
+	case *rsa.PublicKey:
+		return RS256, nil
+	case *ecdsa.PublicKey:
+		switch pub.Curve {
+		case elliptic.P256():
+			return ES256, nil
+		case elliptic.P384():
+			return ES384, nil
+		case elliptic.P521():
+			return ES512, nil
+		}
+	case ed25519.PublicKey:
+		return EdDSA, nil
+	}
+	return "", fmt.Errorf("apiguard: no default algorithm for %T", key)
+}
+
+// ParsePEM reads every public key, certificate or PKCS#8 private key in a PEM
+// bundle and binds each to alg ("" picks DefaultAlg per key), with its
+// thumbprint as kid. Private keys are reduced to their public half.
+func ParsePEM(data []byte, alg string) ([]*Key, error) {
+	var keys []*Key
+	for {
+		var block *pem.Block
+		block, data = pem.Decode(data)
+		if block == nil {
+			break
+		}
+		var raw any
+		var err error
+		switch block.Type {
+		case "PUBLIC KEY":
+			raw, err = x509.ParsePKIXPublicKey(block.Bytes)
+		case "PRIVATE KEY":
+			raw, err = x509.ParsePKCS8PrivateKey(block.Bytes)
+		case "CERTIFICATE":
+			var cert *x509.Certificate
+			cert, err = x509.ParseCertificate(block.Bytes)
+			if err == nil {
+				raw = cert.PublicKey
+			}
+		default:
+			return nil, fmt.Errorf("apiguard: PEM block %q is not supported (want PUBLIC KEY, PRIVATE KEY (PKCS#8) or CERTIFICATE)", block.Type)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("apiguard: PEM block %q: %w", block.Type, err)
+		}
+		a := alg
+		if a == "" {
+			if a, err = DefaultAlg(raw); err != nil {
+				return nil, err
+			}
+		}
+		k, err := NewKey("", a, raw)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, k)
+	}
+	if len(keys) == 0 {
+		return nil, errors.New("apiguard: no PEM key found")
+	}
+	return keys, nil
+}
+
+// ParseJWK reads one JWK. Its "alg" member is required (one algorithm per
+// key); its "kid" is used when present, else the thumbprint. Symmetric ("oct")
+// keys become HMAC keys and need a kid. A JWK with "use" other than "sig" is
+// refused.
+func ParseJWK(data []byte) (*Key, error) {
+	jk, err := jwk.ParseKey(data)
+	if err != nil {
+		return nil, fmt.Errorf("apiguard: JWK: %w", err)
+	}
+	return fromJWK(jk)
+}
+
+// ParseJWKS reads a JWK Set. Every key must parse (use ParseJWKSLenient to
+// skip bad ones, as a remote set should).
+func ParseJWKS(data []byte) ([]*Key, error) {
+	keys, errs := ParseJWKSLenient(data)
+	if len(errs) > 0 {
+		return nil, errs[0]
+	}
+	if len(keys) == 0 {
+		return nil, errors.New("apiguard: JWKS has no keys")
+	}
+	return keys, nil
+}
+
+// ParseJWKSLenient reads a JWK Set, returning the keys that parse and one
+// error per key that does not (or a single error when the set itself does not
+// parse).
+func ParseJWKSLenient(data []byte) ([]*Key, []error) {
+	set, err := jwk.Parse(data)
+	if err != nil {
+		return nil, []error{fmt.Errorf("apiguard: JWKS: %w", err)}
+	}
+	var keys []*Key
+	var errs []error
+	for i := 0; i < set.Len(); i++ {
+		jk, _ := set.Key(i)
+		k, err := fromJWK(jk)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("apiguard: JWKS key %d: %w", i, err))
+			continue
+		}
+		keys = append(keys, k)
+	}
+	return keys, errs
+}
+
+func fromJWK(jk jwk.Key) (*Key, error) {
+	alg, ok := jk.Algorithm()
+	if !ok || alg.String() == "" {
+		return nil, errors.New("JWK has no \"alg\" (one algorithm per key, RFC 8725 §3.1)")
+	}
+	if use, ok := jk.KeyUsage(); ok && use != "sig" {
+		return nil, fmt.Errorf("JWK \"use\" is %q, not \"sig\"", use)
+	}
+	kid, _ := jk.KeyID()
+	var raw any
+	if err := jwk.Export(jk, &raw); err != nil {
+		return nil, err
+	}
+	switch v := raw.(type) {
+	case *rsa.PrivateKey:
+		raw = &v.PublicKey
+	case *ecdsa.PrivateKey:
+		raw = &v.PublicKey
+	case ed25519.PrivateKey:
+		raw = v.Public()
+	}
+	return NewKey(kid, strings.TrimSpace(alg.String()), raw)
+}
+
+// KeySource resolves the key that must verify a token, from the token
+// header's kid and alg. Implementations are safe for concurrent use.
+//
+// LookupKey returns ErrKeyNotFound when no key matches, and ErrKeysUnavailable
+// when the source has no usable key at all (the gate answers 503). With an
+// empty kid it returns a key only when exactly one key of the source has alg.
+// It must never follow a URL taken from a token.
+type KeySource interface {
+	LookupKey(ctx context.Context, kid, alg string) (*Key, error)
+}
+
+// StaticKeys is a fixed KeySource. Its zero value has no keys.
+type StaticKeys struct {
+	byID  map[string]*Key
+	byAlg map[string][]*Key
+}
+
+// NewStaticKeys returns a KeySource over keys; kids must be unique.
+func NewStaticKeys(keys ...*Key) (*StaticKeys, error) {
+	s := &StaticKeys{byID: make(map[string]*Key, len(keys)), byAlg: make(map[string][]*Key)}
+	for _, k := range keys {
+		if k == nil {
+			return nil, errors.New("apiguard: NewStaticKeys: nil key")
+		}
+		if _, dup := s.byID[k.kid]; dup {
+			return nil, fmt.Errorf("apiguard: NewStaticKeys: duplicate kid %q", k.kid)
+		}
+		s.byID[k.kid] = k
+		s.byAlg[k.alg] = append(s.byAlg[k.alg], k)
+	}
+	return s, nil
+}
+
+// LookupKey implements KeySource.
+func (s *StaticKeys) LookupKey(_ context.Context, kid, alg string) (*Key, error) {
+	return lookup(s.byID, s.byAlg, kid, alg)
+}
+
+// Keys returns the keys of s.
+func (s *StaticKeys) Keys() []*Key {
+	out := make([]*Key, 0, len(s.byID))
+	for _, ks := range s.byAlg {
+		out = append(out, ks...)
+	}
+	return out
+}
+
+// lookup is the one matching rule of every KeySource: by kid, with the key's
+// alg equal to the header's; without kid, only when exactly one key has alg.
+func lookup(byID map[string]*Key, byAlg map[string][]*Key, kid, alg string) (*Key, error) {
+	if kid != "" {
+		k, ok := byID[kid]
+		if !ok || k.alg != alg {
+			return nil, ErrKeyNotFound
+		}
+		return k, nil
+	}
+	if ks := byAlg[alg]; len(ks) == 1 {
+		return ks[0], nil
+	}
+	return nil, ErrKeyNotFound
+}
