@@ -1,0 +1,75 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// maxBodyBytes bounds every JSON request body the example reads.
+const maxBodyBytes = 4 << 10
+
+// writeJSON answers status with v as JSON. Token responses also set
+// Cache-Control: no-store and Pragma: no-cache (RFC 6749 §5.1).
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, `{"error":"server_error"}`, http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)+1))
+	w.WriteHeader(status)
+	_, _ = w.Write(append(body, '\n'))
+}
+
+type errorBody struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description,omitempty"`
+}
+
+func writeError(w http.ResponseWriter, status int, code, description string) {
+	writeJSON(w, status, errorBody{Error: code, Description: description})
+}
+
+// writeRetry answers 429 with Retry-After in whole seconds, rounded up.
+func writeRetry(w http.ResponseWriter, retryAfter time.Duration, description string) {
+	secs := int64((retryAfter + time.Second - 1) / time.Second)
+	if secs < 1 {
+		secs = 1
+	}
+	w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
+	writeError(w, http.StatusTooManyRequests, "rate_limited", description)
+}
+
+func noStore(w http.ResponseWriter) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+}
+
+var errBadBody = errors.New("malformed request body")
+
+// readJSON decodes exactly one JSON object of type T from a bounded body with
+// Content-Type application/json; unknown fields and trailing data are refused.
+func readJSON(w http.ResponseWriter, r *http.Request, dst any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/json" {
+			return errBadBody
+		}
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return errBadBody
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errBadBody
+	}
+	return nil
+}

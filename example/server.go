@@ -1,0 +1,389 @@
+package main
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"github.com/apiguard/apiguard/auditlog"
+	"github.com/apiguard/apiguard/cors"
+	"github.com/apiguard/apiguard/headers"
+	"github.com/apiguard/apiguard/middleware"
+	"github.com/apiguard/apiguard/middleware/redisstore"
+	"github.com/apiguard/apiguard/ratelimit"
+)
+
+// app holds everything the example server is built from.
+type app struct {
+	cfg   *config
+	log   zerolog.Logger   // operational messages (start, listeners, warnings)
+	audit *auditlog.Logger // security events and the access log
+
+	users       *userStore
+	issuer      *middleware.Issuer
+	gate        *middleware.Gate
+	auth        *middleware.Authenticator
+	refresh     *middleware.RefreshTokens
+	revocations middleware.RevocationList
+	ident       *ratelimit.Identifier
+	limiter     *ratelimit.Limiter
+	guard       *ratelimit.Guard
+	metrics     *prometheus.Registry
+
+	closers []func()
+}
+
+// newApp builds every component from cfg. Configuration errors surface here,
+// before any listener opens.
+func newApp(ctx context.Context, cfg *config, logw io.Writer) (*app, error) {
+	lvl, err := zerolog.ParseLevel(cfg.LogLevel)
+	if err != nil || lvl == zerolog.NoLevel {
+		return nil, fmt.Errorf("-log-level %q: want trace, debug, info, warn, error or disabled", cfg.LogLevel)
+	}
+	a := &app{cfg: cfg, log: zerolog.New(logw).Level(lvl).With().Timestamp().Str("component", "example").Logger()}
+	ok := false
+	defer func() {
+		if !ok {
+			a.Close()
+		}
+	}()
+
+	a.metrics = prometheus.NewRegistry()
+	metrics, err := auditlog.NewMetrics(a.metrics)
+	if err != nil {
+		return nil, err
+	}
+	a.audit = auditlog.New(logw, auditlog.Options{Level: lvl, Metrics: metrics})
+
+	if a.users, err = newUserStore(cfg.bcryptCost); err != nil {
+		return nil, err
+	}
+
+	signer, alg, err := a.loadKey()
+	if err != nil {
+		return nil, err
+	}
+	a.issuer, err = middleware.NewIssuer(middleware.IssuerConfig{
+		Issuer: cfg.Issuer, Audience: cfg.Audience, Key: signer, Alg: alg, TTL: cfg.AccessTTL,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	var keys middleware.KeySource = a.issuer
+	if cfg.JWKSURL != "" {
+		remote, err := middleware.NewRemoteJWKS(ctx, middleware.RemoteJWKSConfig{URL: cfg.JWKSURL, Audit: a.audit})
+		if err != nil {
+			return nil, fmt.Errorf("-jwks-url: %w", err)
+		}
+		a.closers = append(a.closers, func() { remote.Close() })
+		keys = middleware.MultiKeySource(a.issuer, remote)
+	}
+
+	var rdb *redis.Client
+	if cfg.Redis != "" {
+		opts, err := redis.ParseURL(cfg.Redis)
+		if err != nil {
+			return nil, fmt.Errorf("-redis %q: %w", cfg.Redis, err)
+		}
+		rdb = redis.NewClient(opts)
+		a.closers = append(a.closers, func() { _ = rdb.Close() })
+	}
+
+	// Revocations and refresh-token families.
+	var refreshStore middleware.RefreshStore
+	if rdb != nil {
+		rl, err := redisstore.NewRevocationList(ctx, rdb, redisstore.RevocationOptions{Audit: a.audit})
+		if err != nil {
+			return nil, fmt.Errorf("-redis: revocation list: %w", err)
+		}
+		a.closers = append(a.closers, func() { rl.Close() })
+		a.revocations = rl
+		if refreshStore, err = redisstore.NewRefreshStore(rdb, redisstore.RefreshStoreOptions{}); err != nil {
+			return nil, fmt.Errorf("-redis: refresh store: %w", err)
+		}
+	} else {
+		a.revocations = middleware.NewMemoryRevocationList(nil)
+		refreshStore = middleware.NewMemoryRefreshStore(nil)
+	}
+	a.refresh, err = middleware.NewRefreshTokens(middleware.RefreshConfig{
+		Store: refreshStore, FamilyTTL: cfg.RefreshTTL, Audit: a.audit,
+		Reload: func(_ context.Context, sub string) ([]string, error) { return a.users.roles(sub) },
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	allAlgs := []string{middleware.RS256, middleware.PS256, middleware.ES256, middleware.EdDSA}
+	a.gate, err = middleware.NewGate(middleware.GateConfig{
+		Keys: keys, Algorithms: allAlgs, Issuer: cfg.Issuer, Audience: cfg.Audience,
+		Leeway: cfg.Leeway, MaxAge: cfg.MaxAge, Revocation: a.revocations,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	// Client identity, rate limits and the brute-force guard.
+	var secret []byte
+	if cfg.ClientSecret != "" {
+		secret = []byte(cfg.ClientSecret)
+	}
+	a.ident, err = ratelimit.NewIdentifier(ratelimit.IdentityConfig{TrustedProxies: cfg.TrustedProxies, Secret: secret})
+	if err != nil {
+		return nil, fmt.Errorf("-trusted-proxies / -client-secret: %w", err)
+	}
+	if w := a.ident.Warning(); w != "" {
+		a.log.Warn().Msg(w)
+	}
+	limit, err := ratelimit.ParseLimit(cfg.Rate)
+	if err != nil {
+		return nil, fmt.Errorf("-rate: %w", err)
+	}
+	loginLimit, err := ratelimit.ParseLimit(cfg.LoginAttempts)
+	if err != nil {
+		return nil, fmt.Errorf("-login-attempts: %w", err)
+	}
+	var store ratelimit.Store
+	if rdb != nil {
+		if store, err = ratelimit.NewRedisStore(rdb, ratelimit.RedisOptions{}); err != nil {
+			return nil, err
+		}
+	} else {
+		store = ratelimit.NewMemoryStore(ratelimit.MemoryOptions{})
+	}
+	if a.limiter, err = ratelimit.New(ratelimit.Config{Store: store, Limit: limit, Identifier: a.ident, Name: "api", Audit: a.audit}); err != nil {
+		return nil, fmt.Errorf("-rate: %w", err)
+	}
+	if a.guard, err = ratelimit.NewGuard(ratelimit.GuardConfig{Store: store, Identifier: a.ident, LoginPerClient: loginLimit, Audit: a.audit}); err != nil {
+		return nil, fmt.Errorf("-login-attempts: %w", err)
+	}
+
+	a.auth, err = middleware.NewAuthenticator(middleware.AuthConfig{
+		Gate: a.gate, Realm: "apiguard-example", Audit: a.audit,
+		OnFailure: func(r *http.Request, _ *middleware.Error) { a.guard.TokenFailed(r) },
+	})
+	if err != nil {
+		return nil, err
+	}
+	ok = true
+	return a, nil
+}
+
+// Close releases background work and connections.
+func (a *app) Close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+	a.closers = nil
+}
+
+// loadKey reads -key, or generates a development key for -alg (ES256 when
+// -alg is empty) and says so in the log.
+func (a *app) loadKey() (crypto.Signer, string, error) {
+	if a.cfg.KeyFile == "" {
+		signer, alg, err := generateKey(a.cfg.Alg)
+		if err != nil {
+			return nil, "", err
+		}
+		a.log.Warn().Str("alg", alg).Msg("no -key given: generated a development signing key; tokens will not survive a restart")
+		return signer, alg, nil
+	}
+	data, err := os.ReadFile(a.cfg.KeyFile)
+	if err != nil {
+		return nil, "", fmt.Errorf("-key: %w", err)
+	}
+	signer, err := parsePrivateKeyPEM(data)
+	if err != nil {
+		return nil, "", fmt.Errorf("-key %s: %w", a.cfg.KeyFile, err)
+	}
+	alg := a.cfg.Alg
+	if alg == "" {
+		if alg, err = middleware.DefaultAlg(signer); err != nil {
+			return nil, "", fmt.Errorf("-key %s: %w", a.cfg.KeyFile, err)
+		}
+	}
+	return signer, alg, nil
+}
+
+func parsePrivateKeyPEM(data []byte) (crypto.Signer, error) {
+	block, _ := pem.Decode(data)
+	if block == nil || block.Type != "PRIVATE KEY" {
+		return nil, errors.New("want a PEM \"PRIVATE KEY\" block (PKCS#8)")
+	}
+	key, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	switch k := key.(type) {
+	case *rsa.PrivateKey:
+		if k.N.BitLen() < 2048 {
+			return nil, fmt.Errorf("RSA key of %d bits is too weak (minimum 2048)", k.N.BitLen())
+		}
+		return k, nil
+	case *ecdsa.PrivateKey:
+		if k.Curve != elliptic.P256() {
+			return nil, fmt.Errorf("EC key on %s: only P-256 is supported", k.Curve.Params().Name)
+		}
+		return k, nil
+	case ed25519.PrivateKey:
+		return k, nil
+	}
+	return nil, fmt.Errorf("unsupported key type %T", key)
+}
+
+func generateKey(alg string) (crypto.Signer, string, error) {
+	switch alg {
+	case "", middleware.ES256:
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		return k, middleware.ES256, err
+	case middleware.RS256, middleware.PS256:
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		return k, alg, err
+	case middleware.EdDSA:
+		_, k, err := ed25519.GenerateKey(rand.Reader)
+		return k, alg, err
+	}
+	return nil, "", fmt.Errorf("-alg %q: want RS256, PS256, ES256 or EdDSA", alg)
+}
+
+// apiHandler is the API origin: the whole chain of DESIGN.md's request flow.
+func (a *app) apiHandler() (http.Handler, error) {
+	origins := a.cfg.AllowedOrigins
+	if len(origins) == 0 && a.cfg.appOrigin() != "" {
+		origins = []string{a.cfg.appOrigin()}
+	}
+	corsMW, err := cors.New(cors.Policy{AllowedOrigins: origins, Audit: a.audit})
+	if err != nil {
+		return nil, fmt.Errorf("-allowed-origins: %w", err)
+	}
+	hopts := headers.API()
+	hopts.TrustedProxy = a.ident.TrustedProxy
+	hdrs, err := headers.New(hopts)
+	if err != nil {
+		return nil, err
+	}
+	reqlog := auditlog.NewRequestLogger(a.audit, auditlog.RequestLogOptions{})
+
+	r := chi.NewRouter()
+	r.Use(reqlog.Handler, a.ident.Handler, hdrs.Handler, corsMW.Handler, a.limiter.Handler)
+	r.NotFound(func(w http.ResponseWriter, _ *http.Request) {
+		writeError(w, http.StatusNotFound, "not_found", "no such endpoint")
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, _ *http.Request) {
+		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed")
+	})
+	r.Get("/healthz", healthz)
+	r.Get("/", healthz)
+	r.Method(http.MethodGet, "/.well-known/jwks.json", a.issuer.JWKSHandler())
+	r.Post("/auth/login", a.login)
+	r.Post("/auth/refresh", a.refreshTokens)
+	r.Group(func(r chi.Router) {
+		r.Use(a.guard.Handler, a.auth.Handler)
+		r.Post("/auth/logout", a.logout)
+		r.Get("/api/me", a.me)
+		r.With(middleware.RequireRoles("admin")).Get("/api/admin", a.admin)
+	})
+	return r, nil
+}
+
+// appHandler is the demo page's origin, under the Web() preset.
+func (a *app) appHandler() (http.Handler, error) {
+	hopts := headers.Web()
+	hopts.ConnectSrc = []string{a.cfg.apiOrigin()}
+	hopts.Development = a.cfg.TLSCert == ""
+	hdrs, err := headers.New(hopts)
+	if err != nil {
+		return nil, err
+	}
+	demo, err := newDemoHandler(a.cfg.apiOrigin(), headers.Nonce)
+	if err != nil {
+		return nil, err
+	}
+	return hdrs.Handler(demo), nil
+}
+
+// redirectHandler answers every request with a 301 to the HTTPS API origin.
+// The target comes from the configuration, never from the request's Host.
+func (a *app) redirectHandler() http.Handler {
+	base := a.cfg.apiOrigin()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", base+r.URL.RequestURI())
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusMovedPermanently)
+	})
+}
+
+// listen opens every configured listener; nothing is served yet.
+func (a *app) listen() ([]*server, error) {
+	api, err := a.apiHandler()
+	if err != nil {
+		return nil, err
+	}
+	var servers []*server
+	add := func(name, addr string, h http.Handler, useTLS bool) error {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("%s listener on %s: %w", name, addr, err)
+		}
+		srv := newHTTPServer(h)
+		if useTLS {
+			cert, err := tls.LoadX509KeyPair(a.cfg.TLSCert, a.cfg.TLSKey)
+			if err != nil {
+				ln.Close()
+				return fmt.Errorf("-tls-cert/-tls-key: %w", err)
+			}
+			srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+		}
+		servers = append(servers, &server{name: name, ln: ln, srv: srv, tls: useTLS})
+		a.log.Info().Str("listener", name).Str("addr", ln.Addr().String()).Msg("listening")
+		return nil
+	}
+	fail := func(err error) ([]*server, error) {
+		for _, s := range servers {
+			s.ln.Close()
+		}
+		return nil, err
+	}
+	if err := add("api", a.cfg.Addr, api, a.cfg.TLSCert != ""); err != nil {
+		return fail(err)
+	}
+	if a.cfg.AppAddr != "" {
+		app, err := a.appHandler()
+		if err != nil {
+			return fail(err)
+		}
+		if err := add("app", a.cfg.AppAddr, app, false); err != nil {
+			return fail(err)
+		}
+	}
+	if a.cfg.RedirectAddr != "" {
+		if err := add("redirect", a.cfg.RedirectAddr, a.redirectHandler(), false); err != nil {
+			return fail(err)
+		}
+	}
+	if a.cfg.MetricsAddr != "" {
+		if err := add("metrics", a.cfg.MetricsAddr, promhttp.HandlerFor(a.metrics, promhttp.HandlerOpts{}), false); err != nil {
+			return fail(err)
+		}
+	}
+	return servers, nil
+}
