@@ -1,30 +1,66 @@
 package auditlog
 
 import (
+	"context"
 	"io"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/apiguard/apiguard/internal/reqctx"
 	"github.com/rs/zerolog"
 )
 
-// Options configures a Logger. The zero value is usable.
+// Options configures a Logger. The zero value is usable: every event written,
+// full IPs, the system clock, no alerter, no metrics, repeats of threat events
+// suppressed for a minute.
 type Options struct {
-	// Level is the minimum level written. Default zerolog.InfoLevel.
+	// Level is the minimum level written. Threat events (security_threat,
+	// refresh_reuse, lockout) and store_unavailable are written at warn,
+	// everything else at info. zerolog.Disabled writes nothing (the Alerter
+	// and Metrics still see every event). Default (the zero value,
+	// zerolog.DebugLevel, or zerolog.NoLevel): every event.
 	Level zerolog.Level
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// IP says how the client IP is written. Default IPFull. A value other
+	// than IPFull, IPMasked and IPNone is treated as IPNone.
+	IP IPMode
+	// Alerter receives threat events after repeat suppression. Default
+	// none.
+	Alerter Alerter
+	// SuppressWindow is how long repeats of a threat event with the same
+	// event, reason and client are kept out of the log and from the
+	// Alerter after one is written. The next one written after the window
+	// carries the count in "suppressed"; if none comes, a summary line is
+	// written when a later threat event sweeps the window away, or by
+	// Flush. Default DefaultSuppressWindow (1m); negative disables
+	// suppression.
+	SuppressWindow time.Duration
+	// SuppressMaxKeys bounds the (event, reason, client) windows tracked;
+	// at the cap the oldest is dropped (its pending count written as a
+	// summary line first). Default DefaultSuppressMaxKeys (10,000).
+	SuppressMaxKeys int
+	// Metrics, when set, counts every recorded event, suppressed and
+	// below-level ones included. Default none.
+	Metrics *Metrics
 }
 
-// Logger records audit events as zerolog JSON lines. A nil *Logger records
-// nothing, so packages can hold one unconditionally. Safe for concurrent use.
+// Logger records audit events as zerolog JSON lines, one line per event,
+// each written with one Write call. A nil *Logger records nothing, so
+// packages can hold one unconditionally. Safe for concurrent use: a writer
+// other than an *os.File is wrapped so that lines never interleave.
 type Logger struct {
-	zl  zerolog.Logger
-	now func() time.Time
+	zl      zerolog.Logger
+	now     func() time.Time
+	ip      IPMode
+	alerter Alerter
+	metrics *Metrics
+	sup     *suppressor // nil: suppression disabled
 }
 
-// New returns a Logger writing JSON lines to w.
+// New returns a Logger writing JSON lines to w. Options are described on
+// Options; none is an error.
 func New(w io.Writer, o Options) *Logger {
 	if o.Now == nil {
 		o.Now = time.Now
@@ -33,48 +69,287 @@ func New(w io.Writer, o Options) *Logger {
 	if lvl == zerolog.NoLevel {
 		lvl = zerolog.InfoLevel
 	}
-	return &Logger{zl: zerolog.New(w).Level(lvl), now: o.Now}
+	if _, ok := w.(*os.File); !ok && w != nil {
+		w = zerolog.SyncWriter(w)
+	}
+	if w == nil {
+		w = io.Discard
+		lvl = zerolog.Disabled
+	}
+	if o.IP != IPFull && o.IP != IPMasked {
+		o.IP = IPNone
+	}
+	l := &Logger{zl: zerolog.New(w).Level(lvl), now: o.Now, ip: o.IP, alerter: o.Alerter, metrics: o.Metrics}
+	if o.SuppressWindow >= 0 {
+		if o.SuppressWindow == 0 {
+			o.SuppressWindow = DefaultSuppressWindow
+		}
+		if o.SuppressMaxKeys <= 0 {
+			o.SuppressMaxKeys = DefaultSuppressMaxKeys
+		}
+		l.sup = newSuppressor(o.SuppressWindow, o.SuppressMaxKeys)
+	}
+	return l
 }
 
-// Record writes e, enriched with what r's context knows. r may be nil.
+// infoEnabled reports whether info lines are written, without taking an
+// event from zerolog's pool. False for a nil Logger.
+func (l *Logger) infoEnabled() bool {
+	return l != nil && l.zl.GetLevel() <= zerolog.InfoLevel && zerolog.GlobalLevel() <= zerolog.InfoLevel
+}
+
+// level returns a new zerolog event at n's level; nil when disabled.
+func (l *Logger) level(n EventName) *zerolog.Event {
+	if n.alerting() || n == StoreUnavailable {
+		return l.zl.Warn()
+	}
+	return l.zl.Info()
+}
+
+// Record writes e, enriched with what r and its context know (request_id,
+// client, ip, method, path; sub and jti when e has none). r may be nil.
+//
+// Every event is counted in Options.Metrics. A threat event (security_threat,
+// refresh_reuse, lockout) also goes to Options.Alerter, unless it repeats
+// one with the same event, reason and client written less than
+// SuppressWindow ago: then it is only counted, and the count is reported
+// later (see Options.SuppressWindow).
+//
+// Fields that may come from a client (path, method, sub, reason, ...) are
+// JSON-escaped and cut to a bounded length, so they cannot break or forge a
+// line. An event below the level costs no allocation.
 func (l *Logger) Record(r *http.Request, e Event) {
 	if l == nil {
 		return
 	}
-	ev := l.zl.Info()
-	if e.Name == SecurityThreat || e.Name == RefreshReuse {
-		ev = l.zl.Warn()
-	}
-	if !ev.Enabled() {
+	l.metrics.count(e.Name, e.Reason)
+	alerting := e.Name.alerting()
+	if !alerting {
+		ev := l.level(e.Name)
+		if !ev.Enabled() {
+			return
+		}
+		var info *reqctx.Info
+		if r != nil {
+			info, _ = reqctx.From(r.Context())
+		}
+		l.write(ev, r, info, &e, l.now(), decision{})
 		return
 	}
-	ev = ev.Str("event", string(e.Name))
-	if e.Reason != "" {
-		ev = ev.Str("reason", e.Reason)
+	l.recordThreat(r, &e)
+}
+
+func (l *Logger) recordThreat(r *http.Request, e *Event) {
+	var info *reqctx.Info
+	if r != nil {
+		info, _ = reqctx.From(r.Context())
 	}
-	str := func(k, v string) {
-		if v != "" {
-			ev = ev.Str(k, v)
+	now := l.now()
+	d := decision{write: true}
+	if l.sup != nil {
+		reason, _ := clip(e.Reason, maxReason)
+		var buf [4]pending
+		var sums []pending
+		d, sums = l.sup.observe(suppressKey{e.Name, reason, l.clientKey(r, info)}, now, buf[:0])
+		for _, p := range sums {
+			l.writeSummary(p, now)
 		}
 	}
-	str("sub", e.Sub)
-	str("jti", e.JTI)
-	str("kid", e.KID)
-	str("iss", e.Iss)
-	str("token", e.Token)
-	str("detail", e.Detail)
-	if e.Status != 0 {
-		ev = ev.Int("status", e.Status)
+	if !d.write {
+		return
 	}
+	if ev := l.level(e.Name); ev.Enabled() {
+		l.write(ev, r, info, e, now, d)
+	}
+	if l.alerter != nil {
+		l.alert(r, info, e, now, d)
+	}
+}
+
+// clientKey names the client of a threat event for suppression: its client
+// key, else its IP as Options.IP writes it, else "".
+func (l *Logger) clientKey(r *http.Request, info *reqctx.Info) string {
+	if info != nil && info.Client != "" {
+		c, _ := clip(info.Client, maxClient)
+		return c
+	}
+	if r == nil {
+		return ""
+	}
+	var buf [64]byte
+	b, _ := l.ip.appendIP(buf[:0], requestIP(r, info))
+	return string(b)
+}
+
+func (l *Logger) alert(r *http.Request, info *reqctx.Info, e *Event, now time.Time, d decision) {
+	ctx := context.Background()
+	a := Alert{Event: e.Name, Time: now, Suppressed: d.suppressed, First: d.first, Last: d.last}
+	a.Reason, _ = clip(e.Reason, maxReason)
+	a.Sub, _ = clip(e.Sub, maxSub)
 	if r != nil {
-		if info, ok := reqctx.From(r.Context()); ok {
-			str("request_id", info.RequestID)
-			str("client", info.Client)
-			if info.IP.IsValid() {
-				ev = ev.Str("ip", info.IP.String())
+		ctx = context.WithoutCancel(r.Context())
+		a.Client = l.clientKey(r, info)
+		var buf [64]byte
+		if b, ok := l.ip.appendIP(buf[:0], requestIP(r, info)); ok {
+			a.IP = string(b)
+		}
+		if info != nil {
+			a.RequestID, _ = clip(info.RequestID, maxRequestID)
+			if a.Sub == "" {
+				a.Sub, _ = clip(info.Sub, maxSub)
 			}
 		}
-		ev = ev.Str("method", r.Method).Str("path", r.URL.Path)
 	}
-	ev.Time("time", l.now()).Send()
+	l.alerter.Alert(ctx, a)
+}
+
+// Flush writes (and alerts) a summary for every suppressed repeat not yet
+// reported, and forgets all suppression windows. Call it at shutdown, or
+// periodically if threat events are rare and their counts are wanted sooner.
+// A nil Logger does nothing.
+func (l *Logger) Flush() {
+	if l == nil || l.sup == nil {
+		return
+	}
+	now := l.now()
+	for _, p := range l.sup.flush(nil) {
+		l.writeSummary(p, now)
+	}
+}
+
+// writeSummary writes the line (and the alert) reporting repeats of p.key
+// that were suppressed and that no later event carried.
+func (l *Logger) writeSummary(p pending, now time.Time) {
+	if ev := l.level(p.key.event); ev.Enabled() {
+		ln := line{ev: ev}
+		ln.time(now)
+		ev.Str("event", string(p.key.event))
+		ln.str("reason", p.key.reason, maxReason)
+		ln.str("client", p.key.client, maxClient)
+		ev.Int("suppressed", p.suppressed)
+		ev.Bool("summary", true)
+		ln.time2("suppressed_first", p.first)
+		ln.time2("suppressed_last", p.last)
+		ev.Send()
+	}
+	if l.alerter != nil {
+		l.alerter.Alert(context.Background(), Alert{
+			Event: p.key.event, Reason: p.key.reason, Client: p.key.client, Time: now,
+			Suppressed: p.suppressed, First: p.first, Last: p.last, Summary: true,
+		})
+	}
+}
+
+// write fills ev with e and the request's fields and sends it.
+func (l *Logger) write(ev *zerolog.Event, r *http.Request, info *reqctx.Info, e *Event, now time.Time, d decision) {
+	ln := line{ev: ev}
+	ln.time(now)
+	ev.Str("event", string(e.Name))
+	ln.str("reason", e.Reason, maxReason)
+	sub, jti := e.Sub, e.JTI
+	if info != nil {
+		if sub == "" {
+			sub = info.Sub
+		}
+		if jti == "" {
+			jti = info.JTI
+		}
+	}
+	ln.str("sub", sub, maxSub)
+	ln.str("jti", jti, maxJTI)
+	ln.str("kid", e.KID, maxKID)
+	ln.str("iss", e.Iss, maxIss)
+	if e.Token != "" {
+		if isTokenID(e.Token) {
+			ev.Str("token", e.Token)
+		} else {
+			// Not a fingerprint: a caller passed the token itself. Never
+			// write it; write its fingerprint.
+			ev.Str("token", TokenID(e.Token))
+		}
+	}
+	if e.Status != 0 {
+		ev.Int("status", e.Status)
+	}
+	ln.str("detail", e.Detail, maxDetail)
+	if d.suppressed > 0 {
+		ev.Int("suppressed", d.suppressed)
+		ln.time2("suppressed_first", d.first)
+		ln.time2("suppressed_last", d.last)
+	}
+	if r != nil {
+		l.requestFields(&ln, r, info)
+	}
+	ln.send()
+}
+
+// requestFields writes request_id, client, ip, method and path.
+func (l *Logger) requestFields(ln *line, r *http.Request, info *reqctx.Info) {
+	if info != nil {
+		ln.str("request_id", info.RequestID, maxRequestID)
+		ln.str("client", info.Client, maxClient)
+	}
+	var buf [64]byte
+	if b, ok := l.ip.appendIP(buf[:0], requestIP(r, info)); ok {
+		ln.ev.Bytes("ip", b)
+	}
+	ln.str("method", r.Method, maxMethod)
+	if r.URL != nil {
+		// Path only: the query string may carry tokens and is never written.
+		ln.str("path", r.URL.Path, maxPath)
+	}
+}
+
+// line is one event being built; it remembers whether a field was cut.
+type line struct {
+	ev        *zerolog.Event
+	truncated bool
+}
+
+func (ln *line) str(key, v string, max int) {
+	if v == "" {
+		return
+	}
+	v, cut := clip(v, max)
+	ln.truncated = ln.truncated || cut
+	ln.ev.Str(key, v)
+}
+
+// timeLayout is the layout of every time field: RFC 3339, UTC, milliseconds.
+// It does not depend on zerolog's global TimeFieldFormat.
+const timeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+func (ln *line) time(t time.Time) { ln.time2("time", t) }
+
+func (ln *line) time2(key string, t time.Time) {
+	if t.IsZero() {
+		return
+	}
+	var buf [48]byte
+	b := append(buf[:0], '"')
+	b = t.UTC().AppendFormat(b, timeLayout)
+	b = append(b, '"')
+	ln.ev.RawJSON(key, b)
+}
+
+func (ln *line) send() {
+	if ln.truncated {
+		ln.ev.Bool("truncated", true)
+	}
+	ln.ev.Send()
+}
+
+// isTokenID reports whether s has the shape of a TokenID: 12 lowercase hex
+// digits.
+func isTokenID(s string) bool {
+	if len(s) != maxToken {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
