@@ -1,0 +1,498 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/apiguard/apiguard/auditlog"
+)
+
+// Defaults of RemoteJWKSConfig.
+const (
+	DefaultJWKSMinRefresh         = time.Minute
+	DefaultJWKSMaxRefresh         = 24 * time.Hour
+	DefaultJWKSRefresh            = 15 * time.Minute
+	DefaultJWKSUnknownKIDInterval = 30 * time.Second
+	DefaultJWKSLookupTimeout      = 500 * time.Millisecond
+	DefaultJWKSMaxResponseSize    = 1 << 20
+	defaultJWKSFetchTimeout       = 10 * time.Second
+)
+
+// Audit reasons recorded by RemoteJWKS (event auditlog.StoreUnavailable).
+const (
+	ReasonJWKSFetchFailed = "jwks_fetch_failed"
+	ReasonJWKSKeySkipped  = "jwks_key_skipped"
+)
+
+// ErrJWKSTooLarge is the fetch error of a JWKS response over MaxResponseSize.
+var ErrJWKSTooLarge = errors.New("apiguard: remote JWKS response too large")
+
+// RemoteJWKSConfig configures a RemoteJWKS. Only URL is required.
+type RemoteJWKSConfig struct {
+	// URL of the JWK Set. It must be https, or http for a loopback host
+	// (localhost, 127.0.0.0/8, ::1) unless AllowInsecure is set. It is the
+	// only URL the source ever fetches. Required.
+	URL string
+	// AllowInsecure permits an http URL on a non-loopback host.
+	AllowInsecure bool
+	// Client fetches the set. Default: a client with a 10 s timeout that
+	// follows at most 3 redirects, only to the same host and never from
+	// https to http.
+	Client *http.Client
+	// MinRefresh and MaxRefresh bound the refresh interval taken from the
+	// response's Cache-Control max-age. Defaults 1 minute and 24 hours. A
+	// response without max-age is refreshed after 15 minutes (within the
+	// bounds); a failed fetch is retried after MinRefresh.
+	MinRefresh, MaxRefresh time.Duration
+	// UnknownKIDInterval: when a token names a kid the set does not hold, at
+	// most one extra fetch per interval. Default 30 seconds.
+	UnknownKIDInterval time.Duration
+	// LookupTimeout is the longest a lookup waits for that fetch before it
+	// answers from the keys already held. Default 500 ms.
+	LookupTimeout time.Duration
+	// MaxResponseSize: a larger response is an error and the keys held are
+	// kept. Default 1 MiB.
+	MaxResponseSize int64
+	// Audit receives fetch failures and skipped keys (never key material,
+	// never the URL). Default: none.
+	Audit *auditlog.Logger
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// RemoteJWKS is a KeySource over a JWK Set fetched from one URL, refreshed in
+// the background as the response's Cache-Control allows, and again (at most
+// once per UnknownKIDInterval) when a token names an unknown kid. It never
+// follows a URL from a token. Safe for concurrent use; a lookup of a known
+// key takes no lock and does no I/O.
+type RemoteJWKS struct {
+	url             string
+	client          *http.Client
+	minRefresh      time.Duration
+	maxRefresh      time.Duration
+	unknownInterval time.Duration
+	lookupTimeout   time.Duration
+	maxSize         int64
+	audit           *auditlog.Logger
+	now             func() time.Time
+
+	snap        atomic.Pointer[remoteKeys] // nil until a fetch succeeds
+	inflight    atomic.Pointer[fetchCall]
+	lastUnknown atomic.Int64 // unix ns of the last unknown-kid fetch; 0 none
+
+	mu          sync.Mutex // guards the fields below and starting a fetch
+	nextRefresh time.Time
+	lastErr     error
+	closed      bool
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
+}
+
+// remoteKeys is an immutable snapshot of the fetched keys.
+type remoteKeys struct {
+	byID  map[string]*Key
+	byAlg map[string][]*Key
+	keys  []*Key
+}
+
+// fetchCall is one fetch that concurrent callers share.
+type fetchCall struct {
+	done chan struct{}
+	err  error
+}
+
+// NewRemoteJWKS validates cfg, fetches the set once and starts the
+// background refresh, which runs until Close or until ctx is done. A failed
+// first fetch is not an error: it is recorded (see Ready and LastError), and
+// lookups return ErrKeysUnavailable until a fetch succeeds.
+func NewRemoteJWKS(ctx context.Context, cfg RemoteJWKSConfig) (*RemoteJWKS, error) {
+	if err := checkJWKSURL(cfg.URL, cfg.AllowInsecure); err != nil {
+		return nil, err
+	}
+	durations := []struct {
+		name string
+		v    *time.Duration
+		def  time.Duration
+	}{
+		{"MinRefresh", &cfg.MinRefresh, DefaultJWKSMinRefresh},
+		{"MaxRefresh", &cfg.MaxRefresh, DefaultJWKSMaxRefresh},
+		{"UnknownKIDInterval", &cfg.UnknownKIDInterval, DefaultJWKSUnknownKIDInterval},
+		{"LookupTimeout", &cfg.LookupTimeout, DefaultJWKSLookupTimeout},
+	}
+	for _, d := range durations {
+		if *d.v < 0 {
+			return nil, fmt.Errorf("apiguard: NewRemoteJWKS: %s %v is negative", d.name, *d.v)
+		}
+		if *d.v == 0 {
+			*d.v = d.def
+		}
+	}
+	if cfg.MinRefresh > cfg.MaxRefresh {
+		return nil, fmt.Errorf("apiguard: NewRemoteJWKS: MinRefresh %v is longer than MaxRefresh %v", cfg.MinRefresh, cfg.MaxRefresh)
+	}
+	if cfg.MaxResponseSize < 0 {
+		return nil, fmt.Errorf("apiguard: NewRemoteJWKS: MaxResponseSize %d is negative", cfg.MaxResponseSize)
+	}
+	if cfg.MaxResponseSize == 0 {
+		cfg.MaxResponseSize = DefaultJWKSMaxResponseSize
+	}
+	if cfg.Client == nil {
+		cfg.Client = &http.Client{Timeout: defaultJWKSFetchTimeout, CheckRedirect: sameHostRedirects}
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	r := &RemoteJWKS{
+		url:             cfg.URL,
+		client:          cfg.Client,
+		minRefresh:      cfg.MinRefresh,
+		maxRefresh:      cfg.MaxRefresh,
+		unknownInterval: cfg.UnknownKIDInterval,
+		lookupTimeout:   cfg.LookupTimeout,
+		maxSize:         cfg.MaxResponseSize,
+		audit:           cfg.Audit,
+		now:             cfg.Now,
+	}
+	r.ctx, r.cancel = context.WithCancel(ctx)
+	r.wait(r.startFetch(), nil, nil)
+	r.wg.Add(1)
+	go r.loop()
+	return r, nil
+}
+
+func checkJWKSURL(raw string, allowInsecure bool) error {
+	u, err := url.Parse(raw)
+	if err != nil || raw == "" {
+		return errors.New("apiguard: NewRemoteJWKS: URL is not a valid absolute URL")
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return errors.New("apiguard: NewRemoteJWKS: URL has no host")
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if allowInsecure || isLoopbackHost(u.Hostname()) {
+			return nil
+		}
+		return fmt.Errorf("apiguard: NewRemoteJWKS: URL is http on host %q: use https (or AllowInsecure)", u.Hostname())
+	}
+	return fmt.Errorf("apiguard: NewRemoteJWKS: URL scheme %q is not https", u.Scheme)
+}
+
+func isLoopbackHost(h string) bool {
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// sameHostRedirects follows at most 3 redirects, to the original host only,
+// and never from https to http.
+func sameHostRedirects(req *http.Request, via []*http.Request) error {
+	if len(via) >= 3 {
+		return errors.New("apiguard: remote JWKS: too many redirects")
+	}
+	first := via[0].URL
+	if !strings.EqualFold(req.URL.Host, first.Host) {
+		return errors.New("apiguard: remote JWKS: redirect to another host refused")
+	}
+	if first.Scheme == "https" && req.URL.Scheme != "https" {
+		return errors.New("apiguard: remote JWKS: redirect from https to http refused")
+	}
+	return nil
+}
+
+// LookupKey implements KeySource. A known key is answered from the last
+// fetched set without I/O. An unknown kid (or no set at all) triggers one
+// fetch per UnknownKIDInterval, shared by concurrent lookups, which the
+// lookup waits for at most LookupTimeout (or until ctx is done); then it
+// answers from whatever keys are held: ErrKeyNotFound if the key is still
+// unknown, ErrKeysUnavailable if no fetch has ever succeeded.
+func (r *RemoteJWKS) LookupKey(ctx context.Context, kid, alg string) (*Key, error) {
+	if s := r.snap.Load(); s != nil {
+		if k, err := lookup(s.byID, s.byAlg, kid, alg); err == nil {
+			return k, nil
+		}
+	}
+	if c := r.unknownKIDFetch(); c != nil {
+		t := time.NewTimer(r.lookupTimeout)
+		r.wait(c, t.C, ctx.Done())
+		t.Stop()
+	}
+	s := r.snap.Load()
+	if s == nil {
+		return nil, ErrKeysUnavailable
+	}
+	return lookup(s.byID, s.byAlg, kid, alg)
+}
+
+// unknownKIDFetch returns the fetch a lookup that missed may wait for: the
+// one in flight, or a new one if the last unknown-kid fetch started at least
+// UnknownKIDInterval ago; nil otherwise.
+func (r *RemoteJWKS) unknownKIDFetch() *fetchCall {
+	if c := r.inflight.Load(); c != nil {
+		return c
+	}
+	now := r.now().UnixNano()
+	if last := r.lastUnknown.Load(); last != 0 && now-last < int64(r.unknownInterval) {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if c := r.inflight.Load(); c != nil {
+		return c
+	}
+	if last := r.lastUnknown.Load(); last != 0 && now-last < int64(r.unknownInterval) {
+		return nil
+	}
+	r.lastUnknown.Store(now)
+	return r.startFetchLocked()
+}
+
+// Ready reports whether a fetch has succeeded, so lookups can find keys.
+func (r *RemoteJWKS) Ready() bool { return r.snap.Load() != nil }
+
+// LastError returns the error of the last fetch, or nil if it succeeded.
+// It never contains the URL.
+func (r *RemoteJWKS) LastError() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.lastErr
+}
+
+// Keys returns the keys of the last successful fetch.
+func (r *RemoteJWKS) Keys() []*Key {
+	if s := r.snap.Load(); s != nil {
+		return append([]*Key(nil), s.keys...)
+	}
+	return nil
+}
+
+// Close stops the background refresh and any fetch in flight, and waits for
+// them to end. It is safe to call more than once.
+func (r *RemoteJWKS) Close() error {
+	r.once.Do(func() {
+		r.mu.Lock()
+		r.closed = true
+		r.mu.Unlock()
+		r.cancel()
+		r.wg.Wait()
+	})
+	return nil
+}
+
+func (r *RemoteJWKS) loop() {
+	defer r.wg.Done()
+	t := time.NewTimer(r.untilRefresh())
+	defer t.Stop()
+	for {
+		select {
+		case <-r.ctx.Done():
+			return
+		case <-t.C:
+		}
+		r.refreshIfDue()
+		t.Reset(r.untilRefresh())
+	}
+}
+
+// untilRefresh is the wait before the next scheduled refresh, at least a
+// second so that a stopped clock cannot make the loop spin.
+func (r *RemoteJWKS) untilRefresh() time.Duration {
+	r.mu.Lock()
+	d := r.nextRefresh.Sub(r.now())
+	r.mu.Unlock()
+	return max(d, time.Second)
+}
+
+// refreshDue reports whether the scheduled refresh time has come.
+func (r *RemoteJWKS) refreshDue() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return !r.now().Before(r.nextRefresh)
+}
+
+// refreshIfDue fetches when the scheduled refresh is due, and waits for it.
+func (r *RemoteJWKS) refreshIfDue() {
+	if r.refreshDue() {
+		r.wait(r.startFetch(), nil, nil)
+	}
+}
+
+// wait blocks until c is done, timeout fires, done is closed or r is
+// closed. A nil channel never fires.
+func (r *RemoteJWKS) wait(c *fetchCall, timeout <-chan time.Time, done <-chan struct{}) {
+	select {
+	case <-c.done:
+	case <-timeout:
+	case <-done:
+	case <-r.ctx.Done():
+	}
+}
+
+func (r *RemoteJWKS) startFetch() *fetchCall {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.startFetchLocked()
+}
+
+// closedFetch is the already-finished fetch of a closed source.
+func closedFetch() *fetchCall {
+	c := &fetchCall{done: make(chan struct{}), err: errors.New("apiguard: remote JWKS closed")}
+	close(c.done)
+	return c
+}
+
+// startFetchLocked returns the fetch in flight or starts one. r.mu is held.
+func (r *RemoteJWKS) startFetchLocked() *fetchCall {
+	if c := r.inflight.Load(); c != nil {
+		return c
+	}
+	if r.closed {
+		return closedFetch()
+	}
+	c := &fetchCall{done: make(chan struct{})}
+	r.inflight.Store(c)
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		c.err = r.fetch()
+		r.inflight.Store(nil)
+		close(c.done)
+	}()
+	return c
+}
+
+// fetch gets the set once and, on success, replaces the snapshot. On failure
+// the keys held are kept and the next refresh is scheduled MinRefresh later.
+func (r *RemoteJWKS) fetch() error {
+	keys, maxAge, err := r.get()
+	now := r.now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.lastErr = err
+	if err != nil {
+		r.nextRefresh = now.Add(r.minRefresh)
+		r.audit.Record(nil, auditlog.Event{Name: auditlog.StoreUnavailable, Reason: ReasonJWKSFetchFailed,
+			Detail: "remote JWKS fetch failed; keeping the keys held"})
+		return err
+	}
+	r.snap.Store(keys)
+	r.nextRefresh = now.Add(min(max(maxAge, r.minRefresh), r.maxRefresh))
+	return nil
+}
+
+// get fetches and parses the set, returning its usable keys and the refresh
+// interval the response asks for.
+func (r *RemoteJWKS) get() (*remoteKeys, time.Duration, error) {
+	ctx, cancel := context.WithTimeout(r.ctx, defaultJWKSFetchTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.url, nil)
+	if err != nil {
+		return nil, 0, errors.New("apiguard: remote JWKS: bad request")
+	}
+	req.Header.Set("Accept", "application/jwk-set+json, application/json")
+	resp, err := r.client.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // without the URL, which may carry credentials
+		}
+		return nil, 0, fmt.Errorf("apiguard: remote JWKS: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+		return nil, 0, fmt.Errorf("apiguard: remote JWKS: status %d", resp.StatusCode)
+	}
+	if resp.ContentLength > r.maxSize {
+		return nil, 0, ErrJWKSTooLarge
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, r.maxSize+1))
+	if err != nil {
+		return nil, 0, fmt.Errorf("apiguard: remote JWKS: reading the body: %w", err)
+	}
+	if int64(len(body)) > r.maxSize {
+		return nil, 0, ErrJWKSTooLarge
+	}
+	keys, errs := ParseJWKSLenient(body)
+	s := &remoteKeys{byID: make(map[string]*Key, len(keys)), byAlg: make(map[string][]*Key)}
+	skipped := len(errs)
+	for _, k := range keys {
+		if _, dup := s.byID[k.kid]; dup {
+			skipped++ // an ambiguous kid: the first key keeps it
+			continue
+		}
+		s.byID[k.kid] = k
+		s.byAlg[k.alg] = append(s.byAlg[k.alg], k)
+		s.keys = append(s.keys, k)
+	}
+	if len(s.keys) == 0 {
+		return nil, 0, fmt.Errorf("apiguard: remote JWKS: no usable key (%d skipped)", skipped)
+	}
+	if skipped > 0 {
+		r.audit.Record(nil, auditlog.Event{Name: auditlog.StoreUnavailable, Reason: ReasonJWKSKeySkipped,
+			Detail: "remote JWKS: " + strconv.Itoa(skipped) + " unusable or duplicate key(s) skipped"})
+	}
+	return s, cacheMaxAge(resp.Header.Values("Cache-Control"), DefaultJWKSRefresh), nil
+}
+
+// cacheMaxAge returns the max-age of Cache-Control header values, 0 for
+// no-store or no-cache, or def when there is no usable max-age.
+func cacheMaxAge(values []string, def time.Duration) time.Duration {
+	found := false
+	var age time.Duration
+	for _, v := range values {
+		for _, d := range strings.Split(v, ",") {
+			name, val, _ := strings.Cut(strings.TrimSpace(d), "=")
+			switch strings.ToLower(strings.TrimSpace(name)) {
+			case "no-store", "no-cache":
+				return 0
+			case "max-age":
+				val = strings.Trim(strings.TrimSpace(val), `"`)
+				n, err := strconv.ParseUint(val, 10, 64)
+				if err != nil && !isDigits(val) {
+					continue
+				}
+				if err != nil || n > uint64(1<<62/time.Second) { // overflow: very long
+					n = uint64(1 << 62 / time.Second)
+				}
+				if d := time.Duration(n) * time.Second; !found || d < age {
+					age = d // the most conservative of repeated max-age
+				}
+				found = true
+			}
+		}
+	}
+	if !found {
+		return def
+	}
+	return age
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
