@@ -46,7 +46,9 @@ var (
 // is the member's name (one of the fixed registered names, never input).
 type TypeError struct{ Member string }
 
-func (e *TypeError) Error() string { return "strictjson: member \"" + e.Member + "\" has the wrong type" }
+func (e *TypeError) Error() string {
+	return "strictjson: member \"" + e.Member + "\" has the wrong type"
+}
 
 // Unwrap returns ErrType.
 func (e *TypeError) Unwrap() error { return ErrType }
