@@ -1,0 +1,260 @@
+// Package clientip resolves the IP address of the client behind a request,
+// trusting forwarding headers only from configured proxies.
+//
+// The address is the peer of the connection (http.Request.RemoteAddr). Only
+// when that peer is inside one of the trusted CIDRs are the forwarding headers
+// read, right to left, skipping entries that are themselves trusted proxies:
+// the first untrusted entry is the client. Everything left of it was written by
+// the client (or by proxies nobody vouches for) and is never read.
+//
+// X-Forwarded-For is used when present (every header line, each a comma
+// list); the RFC 7239 Forwarded header is used only when no X-Forwarded-For
+// is present. A proxy that writes only Forwarded must therefore remove any
+// X-Forwarded-For sent by clients (the common proxies do one or the other).
+//
+// Walking stops safely on anything unexpected: an entry that is not an IP
+// address makes Resolve fall back to the peer address; an RFC 7239
+// obfuscated identifier ("_hidden") or "unknown" makes it use the last trusted
+// hop. IPv4-mapped IPv6 addresses are unmapped and zones dropped, so one
+// client has one address. The work is linear in the header length.
+package clientip
+
+import (
+	"errors"
+	"net/http"
+	"net/netip"
+	"strings"
+)
+
+// Resolver finds a request's client IP. The zero value and a nil *Resolver
+// trust no proxy. A Resolver is immutable and safe for concurrent use.
+type Resolver struct {
+	trusted []netip.Prefix
+}
+
+// New returns a Resolver that trusts forwarding headers from peers inside
+// trustedCIDRs. Each entry is a CIDR ("10.0.0.0/8", "fd00::/8") or a single
+// address, taken as a /32 or /128. An entry that is neither is an error naming
+// it.
+func New(trustedCIDRs []string) (*Resolver, error) {
+	r := &Resolver{}
+	for _, s := range trustedCIDRs {
+		s = strings.TrimSpace(s)
+		if strings.Contains(s, "/") {
+			p, err := netip.ParsePrefix(s)
+			if err != nil {
+				return nil, errors.New("clientip: trusted proxy " + quote(s) + " is not a CIDR or an IP address")
+			}
+			if p.Addr().Is4In6() {
+				bits := p.Bits() - 96
+				if bits < 0 {
+					return nil, errors.New("clientip: trusted proxy " + quote(s) + " is an IPv4-mapped prefix shorter than /96")
+				}
+				p = netip.PrefixFrom(p.Addr().Unmap(), bits)
+			}
+			r.trusted = append(r.trusted, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil || a.Zone() != "" {
+			return nil, errors.New("clientip: trusted proxy " + quote(s) + " is not a CIDR or an IP address")
+		}
+		a = a.Unmap()
+		r.trusted = append(r.trusted, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return r, nil
+}
+
+func quote(s string) string { return "\"" + s + "\"" }
+
+// Trusted reports whether a is inside a trusted CIDR.
+func (r *Resolver) Trusted(a netip.Addr) bool {
+	if r == nil || !a.IsValid() {
+		return false
+	}
+	for _, p := range r.trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// Peer returns the address of the connection's peer from r.RemoteAddr
+// ("ip:port", "[ipv6]:port" or a bare address), unmapped and without zone. It
+// is the zero Addr when RemoteAddr cannot be parsed.
+func Peer(r *http.Request) netip.Addr {
+	return parseHostPort(r.RemoteAddr)
+}
+
+// FromTrustedProxy reports whether r came straight from a trusted proxy, so
+// that headers such as X-Forwarded-Proto may be believed.
+func (r *Resolver) FromTrustedProxy(req *http.Request) bool {
+	if r == nil || len(r.trusted) == 0 {
+		return false
+	}
+	return r.Trusted(Peer(req))
+}
+
+// Resolve returns the client IP of req (see the package documentation). It
+// returns the zero Addr only when RemoteAddr itself is not an address.
+func (r *Resolver) Resolve(req *http.Request) netip.Addr {
+	peer := Peer(req)
+	if r == nil || len(r.trusted) == 0 || !r.Trusted(peer) {
+		return peer
+	}
+	if xff := req.Header["X-Forwarded-For"]; len(xff) > 0 {
+		return r.walkXFF(xff, peer)
+	}
+	if fwd := req.Header["Forwarded"]; len(fwd) > 0 {
+		return r.walkForwarded(fwd, peer)
+	}
+	return peer
+}
+
+// walkXFF reads the header lines from the last to the first, and each comma
+// list from right to left.
+func (r *Resolver) walkXFF(lines []string, peer netip.Addr) netip.Addr {
+	last := peer // the last trusted hop seen
+	for i := len(lines) - 1; i >= 0; i-- {
+		v := lines[i]
+		for len(v) > 0 {
+			var entry string
+			if j := strings.LastIndexByte(v, ','); j >= 0 {
+				entry, v = v[j+1:], v[:j]
+			} else {
+				entry, v = v, ""
+			}
+			entry = trimOWS(entry)
+			if entry == "" {
+				continue // "a, , b": empty list members are allowed by RFC 9110
+			}
+			a := parseHostPort(entry)
+			if !a.IsValid() {
+				return peer
+			}
+			if !r.Trusted(a) {
+				return a
+			}
+			last = a
+		}
+	}
+	return last
+}
+
+// walkForwarded reads RFC 7239 elements from right to left and uses the for=
+// parameter of each.
+func (r *Resolver) walkForwarded(lines []string, peer netip.Addr) netip.Addr {
+	last := peer
+	for i := len(lines) - 1; i >= 0; i-- {
+		v := lines[i]
+		for len(v) > 0 {
+			var elem string
+			if j := strings.LastIndexByte(v, ','); j >= 0 {
+				elem, v = v[j+1:], v[:j]
+			} else {
+				elem, v = v, ""
+			}
+			elem = trimOWS(elem)
+			if elem == "" {
+				continue
+			}
+			node, ok := forParam(elem)
+			if !ok {
+				return peer // an element without for= tells us nothing we can trust
+			}
+			if node == "unknown" || strings.HasPrefix(node, "_") {
+				return last // obfuscated: the hop we trust is the last one we know
+			}
+			a := parseHostPort(node)
+			if !a.IsValid() {
+				return peer
+			}
+			if !r.Trusted(a) {
+				return a
+			}
+			last = a
+		}
+	}
+	return last
+}
+
+// forParam returns the unquoted value of the for= pair of a Forwarded
+// element ("for=1.2.3.4;proto=https").
+func forParam(elem string) (string, bool) {
+	for len(elem) > 0 {
+		var pair string
+		if j := strings.IndexByte(elem, ';'); j >= 0 {
+			pair, elem = elem[:j], elem[j+1:]
+		} else {
+			pair, elem = elem, ""
+		}
+		pair = trimOWS(pair)
+		if len(pair) < 4 || !strings.EqualFold(pair[:4], "for=") {
+			continue
+		}
+		val := pair[4:]
+		if len(val) >= 2 && val[0] == '"' && val[len(val)-1] == '"' {
+			val = val[1 : len(val)-1]
+			if strings.IndexByte(val, '\\') >= 0 || strings.IndexByte(val, '"') >= 0 {
+				return "", false // escapes never occur in a node name
+			}
+		} else if strings.IndexByte(val, '"') >= 0 {
+			return "", false
+		}
+		return val, true
+	}
+	return "", false
+}
+
+// parseHostPort parses "ip", "ip:port", "[ipv6]" or "[ipv6]:port" without
+// allocating, unmaps IPv4-mapped addresses and drops zones.
+func parseHostPort(s string) netip.Addr {
+	if s == "" {
+		return netip.Addr{}
+	}
+	if s[0] == '[' {
+		end := strings.IndexByte(s, ']')
+		if end < 0 {
+			return netip.Addr{}
+		}
+		rest := s[end+1:]
+		if rest != "" && (rest[0] != ':' || !isPort(rest[1:])) {
+			return netip.Addr{}
+		}
+		s = s[1:end]
+	} else if i := strings.IndexByte(s, ':'); i >= 0 && strings.IndexByte(s[i+1:], ':') < 0 {
+		// exactly one colon: IPv4 with a port
+		if !isPort(s[i+1:]) {
+			return netip.Addr{}
+		}
+		s = s[:i]
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return a.Unmap().WithZone("")
+}
+
+func isPort(s string) bool {
+	if s == "" || len(s) > 5 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func trimOWS(s string) string {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
+}
