@@ -197,9 +197,9 @@ func NewIssuer(cfg IssuerConfig) (*Issuer, error) {
 	} else {
 		i.randMu = new(sync.Mutex)
 	}
-	head := append([]byte(`{"iss":`), appendJSONString(nil, cfg.Issuer)...)
+	head := append([]byte(`{"iss":`), appendClaimString(nil, cfg.Issuer)...)
 	head = append(head, `,"aud":`...)
-	head = append(head, appendJSONString(nil, cfg.Audience)...)
+	head = append(head, appendClaimString(nil, cfg.Audience)...)
 	i.claimsHead = append(head, `,"sub":`...)
 
 	k, err := newIssuerKey("NewIssuer", cfg.Key, cfg.Alg, cfg.KID)
@@ -345,7 +345,7 @@ func (i *Issuer) Issue(sub string, opts TokenOptions) (string, IssuedToken, erro
 
 	c := make([]byte, 0, 256)
 	c = append(c, i.claimsHead...)
-	c = appendJSONString(c, sub)
+	c = appendClaimString(c, sub)
 	c = append(c, `,"exp":`...)
 	c = strconv.AppendInt(c, exp, 10)
 	c = append(c, `,"iat":`...)
@@ -359,7 +359,7 @@ func (i *Issuer) Issue(sub string, opts TokenOptions) (string, IssuedToken, erro
 		if n > 0 {
 			c = append(c, ',')
 		}
-		c = appendJSONString(c, r)
+		c = appendClaimString(c, r)
 	}
 	c = append(c, ']')
 	if len(opts.Scope) > 0 {
@@ -374,7 +374,7 @@ func (i *Issuer) Issue(sub string, opts TokenOptions) (string, IssuedToken, erro
 	}
 	if opts.SessionID != "" {
 		c = append(c, `,"sid":`...)
-		c = appendJSONString(c, opts.SessionID)
+		c = appendClaimString(c, opts.SessionID)
 	}
 	c = append(c, '}')
 
@@ -489,12 +489,12 @@ func (k *issuerKey) sign(signingInput []byte) ([]byte, error) {
 	return nil, fmt.Errorf("unsupported algorithm %q", k.pub.alg)
 }
 
-const hexDigits = "0123456789abcdef"
+const claimHexDigits = "0123456789abcdef"
 
-// appendJSONString appends s as a JSON string. s must be valid UTF-8 (the
+// appendClaimString appends s as a JSON string. s must be valid UTF-8 (the
 // callers check). Quotes, backslashes and control characters are escaped, and
 // so are U+2028 and U+2029, which some JavaScript parsers take as newlines.
-func appendJSONString(dst []byte, s string) []byte {
+func appendClaimString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -515,7 +515,7 @@ func appendJSONString(dst []byte, s string) []byte {
 			case '\t':
 				dst = append(dst, '\\', 't')
 			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+				dst = append(dst, '\\', 'u', '0', '0', claimHexDigits[c>>4], claimHexDigits[c&0xf])
 			}
 			i++
 			start = i
@@ -524,7 +524,7 @@ func appendJSONString(dst []byte, s string) []byte {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if r == '\u2028' || r == '\u2029' {
 			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			dst = append(dst, '\\', 'u', '2', '0', '2', claimHexDigits[r&0xf])
 			start = i + size
 		}
 		i += size
