@@ -83,7 +83,7 @@ func TestSuppressionKeys(t *testing.T) {
 	l := New(&buf, Options{Now: newClock().Now})
 	for range 3 {
 		l.Record(clientRequest("a"), Event{Name: SecurityThreat, Reason: "alg_none"})
-		l.Record(clientRequest("b"), Event{Name: SecurityThreat, Reason: "alg_none"})      // another client
+		l.Record(clientRequest("b"), Event{Name: SecurityThreat, Reason: "alg_none"})     // another client
 		l.Record(clientRequest("a"), Event{Name: SecurityThreat, Reason: "embedded_jwk"}) // another reason
 		l.Record(clientRequest("a"), Event{Name: RefreshReuse, Reason: "alg_none"})       // another event
 		l.Record(clientRequest("a"), Event{Name: Lockout, Reason: "login_failures"})
