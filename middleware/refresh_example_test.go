@@ -1,0 +1,42 @@
+package middleware_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/apiguard/apiguard/middleware"
+)
+
+// A sign-in starts a family; each refresh spends the presented token and
+// returns its successor; replaying a spent token revokes the whole family.
+func ExampleRefreshTokens() {
+	ctx := context.Background()
+	rt, err := middleware.NewRefreshTokens(middleware.RefreshConfig{
+		Store: middleware.NewMemoryRefreshStore(nil),
+	})
+	if err != nil {
+		panic(err)
+	}
+
+	first, fam, _ := rt.Start(ctx, "alice", []string{"user"})
+	second, fam2, err := rt.Rotate(ctx, first)
+	fmt.Println("rotated:", err == nil, "same family:", fam2.ID == fam.ID, "roles:", fam2.Roles)
+
+	// An attacker replays the first token after the client has refreshed.
+	_, _, err = rt.Rotate(ctx, first)
+	fmt.Println("replay:", errors.Is(err, middleware.ErrRefreshReuse), "answer invalid_grant:", errors.Is(err, middleware.ErrInvalidGrant))
+
+	// The family is gone: the legitimate client must sign in again.
+	_, _, err = rt.Rotate(ctx, second)
+	fmt.Println("current token after the replay:", errors.Is(err, middleware.ErrInvalidGrant))
+
+	// A malformed token is refused before any store lookup.
+	_, _, err = rt.Rotate(ctx, "not-a-refresh-token")
+	fmt.Println("malformed:", errors.Is(err, middleware.ErrInvalidGrant))
+	// Output:
+	// rotated: true same family: true roles: [user]
+	// replay: true answer invalid_grant: true
+	// current token after the replay: true
+	// malformed: true
+}

@@ -1,0 +1,539 @@
+package middleware_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/apiguard/apiguard/auditlog"
+	"github.com/apiguard/apiguard/internal/redistest"
+	"github.com/apiguard/apiguard/middleware"
+	"github.com/apiguard/apiguard/middleware/redisstore"
+	"github.com/redis/go-redis/v9"
+)
+
+// refreshStores is the table every store-level behaviour runs over: the same
+// assertions hold for the memory store and for the Redis store.
+var refreshStores = []struct {
+	name string
+	new  func(t *testing.T) middleware.RefreshStore
+}{
+	{"memory", func(t *testing.T) middleware.RefreshStore {
+		return middleware.NewMemoryRefreshStore(nil)
+	}},
+	{"redis", func(t *testing.T) middleware.RefreshStore {
+		s := redistest.Start(t)
+		c := redis.NewClient(&redis.Options{Addr: s.Addr})
+		t.Cleanup(func() { _ = c.Close() })
+		st, err := redisstore.NewRefreshStore(c, redisstore.RefreshStoreOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}},
+}
+
+// refreshClock is a settable clock; times are whole milliseconds, the
+// precision the Redis store keeps.
+type refreshClock struct{ ns atomic.Int64 }
+
+func newRefreshClock() *refreshClock {
+	c := &refreshClock{}
+	c.ns.Store(time.Now().Truncate(time.Millisecond).UnixNano())
+	return c
+}
+func (c *refreshClock) Now() time.Time          { return time.Unix(0, c.ns.Load()) }
+func (c *refreshClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
+
+// countingStore counts the calls that reach the store.
+type countingStore struct {
+	middleware.RefreshStore
+	calls atomic.Int64
+}
+
+func (s *countingStore) Create(ctx context.Context, f middleware.Family, h [32]byte) error {
+	s.calls.Add(1)
+	return s.RefreshStore.Create(ctx, f, h)
+}
+func (s *countingStore) Lookup(ctx context.Context, h [32]byte, now time.Time) (middleware.Family, error) {
+	s.calls.Add(1)
+	return s.RefreshStore.Lookup(ctx, h, now)
+}
+func (s *countingStore) Spend(ctx context.Context, h, n [32]byte, now time.Time) (middleware.Family, error) {
+	s.calls.Add(1)
+	return s.RefreshStore.Spend(ctx, h, n, now)
+}
+func (s *countingStore) RevokeFamily(ctx context.Context, id string) error {
+	s.calls.Add(1)
+	return s.RefreshStore.RevokeFamily(ctx, id)
+}
+
+func newRefreshTokens(t *testing.T, st middleware.RefreshStore, mod func(*middleware.RefreshConfig)) *middleware.RefreshTokens {
+	t.Helper()
+	c := middleware.RefreshConfig{Store: st}
+	if mod != nil {
+		mod(&c)
+	}
+	rt, err := middleware.NewRefreshTokens(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rt
+}
+
+func TestRefreshStores(t *testing.T) {
+	ctx := context.Background()
+	for _, store := range refreshStores {
+		t.Run(store.name, func(t *testing.T) {
+			st := store.new(t)
+
+			t.Run("rotate twice, old tokens spent, roles kept", func(t *testing.T) {
+				rt := newRefreshTokens(t, st, nil)
+				t0, fam0, err := rt.Start(ctx, "alice", []string{"admin", "user"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(t0) != middleware.RefreshTokenLen {
+					t.Fatalf("token length %d", len(t0))
+				}
+				t1, fam1, err := rt.Rotate(ctx, t0)
+				if err != nil {
+					t.Fatalf("first rotate: %v", err)
+				}
+				t2, fam2, err := rt.Rotate(ctx, t1)
+				if err != nil {
+					t.Fatalf("second rotate: %v", err)
+				}
+				if t0 == t1 || t1 == t2 || t0 == t2 {
+					t.Fatal("rotation returned a token already issued")
+				}
+				for _, f := range []middleware.Family{fam1, fam2} {
+					if f.ID != fam0.ID || f.Subject != "alice" || !slices.Equal(f.Roles, []string{"admin", "user"}) {
+						t.Fatalf("family changed across refresh: %+v, started as %+v", f, fam0)
+					}
+					if !f.ExpiresAt.Equal(fam0.ExpiresAt.Truncate(time.Millisecond)) &&
+						!f.ExpiresAt.Equal(fam0.ExpiresAt) {
+						t.Fatalf("expiry moved: %v, was %v", f.ExpiresAt, fam0.ExpiresAt)
+					}
+				}
+				if got := fam0.ExpiresAt.Sub(fam0.CreatedAt); got != middleware.DefaultFamilyTTL {
+					t.Fatalf("family lifetime %v, want %v", got, middleware.DefaultFamilyTTL)
+				}
+			})
+
+			t.Run("reuse of a spent token revokes the family", func(t *testing.T) {
+				var audit bytes.Buffer
+				rt := newRefreshTokens(t, st, func(c *middleware.RefreshConfig) {
+					c.Audit = auditlog.New(&audit, auditlog.Options{})
+				})
+				t0, fam, err := rt.Start(ctx, "bob", []string{"user"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t1, _, err := rt.Rotate(ctx, t0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, got, err := rt.Rotate(ctx, t0)
+				if !errors.Is(err, middleware.ErrRefreshReuse) || !errors.Is(err, middleware.ErrInvalidGrant) {
+					t.Fatalf("replayed spent token: err = %v, want ErrRefreshReuse (and ErrInvalidGrant)", err)
+				}
+				if got.ID != fam.ID || got.Subject != "bob" {
+					t.Fatalf("reuse returned family %+v, want %s of bob", got, fam.ID)
+				}
+				if _, _, err := rt.Rotate(ctx, t1); !errors.Is(err, middleware.ErrInvalidGrant) {
+					t.Fatalf("current token after reuse: err = %v, want ErrInvalidGrant", err)
+				}
+				if _, _, err := rt.Rotate(ctx, t0); !errors.Is(err, middleware.ErrInvalidGrant) {
+					t.Fatalf("spent token of a revoked family: err = %v", err)
+				}
+				line := audit.String()
+				for _, want := range []string{`"event":"refresh_reuse"`, `"sub":"bob"`, fam.ID, auditlog.TokenID(t0)} {
+					if !strings.Contains(line, want) {
+						t.Errorf("audit log lacks %s:\n%s", want, line)
+					}
+				}
+				for _, secret := range []string{t0, t1} {
+					if strings.Contains(line, secret) {
+						t.Errorf("audit log contains a refresh token:\n%s", line)
+					}
+				}
+			})
+
+			t.Run("50 racing uses, exactly one wins", func(t *testing.T) {
+				rt := newRefreshTokens(t, st, nil)
+				t0, _, err := rt.Start(ctx, "carol", nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				const n = 50
+				var wg sync.WaitGroup
+				var wins, grants atomic.Int64
+				var winner atomic.Value
+				start := make(chan struct{})
+				errs := make(chan error, n)
+				for range n {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						<-start
+						tok, _, err := rt.Rotate(ctx, t0)
+						switch {
+						case err == nil:
+							wins.Add(1)
+							winner.Store(tok)
+						case errors.Is(err, middleware.ErrInvalidGrant):
+							grants.Add(1)
+						default:
+							errs <- err
+						}
+					}()
+				}
+				close(start)
+				wg.Wait()
+				close(errs)
+				for err := range errs {
+					t.Errorf("unexpected error: %v", err)
+				}
+				if wins.Load() != 1 || grants.Load() != n-1 {
+					t.Fatalf("%d wins and %d invalid_grant, want 1 and %d", wins.Load(), grants.Load(), n-1)
+				}
+				// The losers presented a spent token: the family is revoked,
+				// the winner's token included.
+				if _, _, err := rt.Rotate(ctx, winner.Load().(string)); !errors.Is(err, middleware.ErrInvalidGrant) {
+					t.Fatalf("winner's token after reuse by the losers: err = %v", err)
+				}
+			})
+
+			t.Run("absolute family expiry", func(t *testing.T) {
+				clk := newRefreshClock()
+				rt := newRefreshTokens(t, st, func(c *middleware.RefreshConfig) { c.Now = clk.Now })
+				tok, fam, err := rt.Start(ctx, "dave", nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !fam.ExpiresAt.Equal(clk.Now().Add(7 * 24 * time.Hour)) {
+					t.Fatalf("expires at %v", fam.ExpiresAt)
+				}
+				// Refreshing keeps the family alive only until its absolute end.
+				for range 6 {
+					clk.Advance(24 * time.Hour)
+					if tok, _, err = rt.Rotate(ctx, tok); err != nil {
+						t.Fatal(err)
+					}
+				}
+				clk.Advance(24*time.Hour - time.Millisecond)
+				if tok, _, err = rt.Rotate(ctx, tok); err != nil {
+					t.Fatalf("1ms before the end: %v", err)
+				}
+				clk.Advance(time.Millisecond)
+				if _, _, err = rt.Rotate(ctx, tok); !errors.Is(err, middleware.ErrInvalidGrant) || errors.Is(err, middleware.ErrRefreshReuse) {
+					t.Fatalf("at the family's end: err = %v, want ErrInvalidGrant", err)
+				}
+			})
+
+			t.Run("custom FamilyTTL", func(t *testing.T) {
+				clk := newRefreshClock()
+				rt := newRefreshTokens(t, st, func(c *middleware.RefreshConfig) {
+					c.Now, c.FamilyTTL = clk.Now, time.Hour
+				})
+				tok, _, err := rt.Start(ctx, "erin", nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				clk.Advance(time.Hour)
+				if _, _, err = rt.Rotate(ctx, tok); !errors.Is(err, middleware.ErrInvalidGrant) {
+					t.Fatalf("after FamilyTTL: err = %v", err)
+				}
+			})
+
+			t.Run("roles reloaded when Reload is set", func(t *testing.T) {
+				roles := []string{"admin"}
+				var mu sync.Mutex
+				rt := newRefreshTokens(t, st, func(c *middleware.RefreshConfig) {
+					c.Reload = func(_ context.Context, sub string) ([]string, error) {
+						mu.Lock()
+						defer mu.Unlock()
+						if sub != "frank" {
+							return nil, fmt.Errorf("reload for %q", sub)
+						}
+						return roles, nil
+					}
+				})
+				tok, _, err := rt.Start(ctx, "frank", []string{"admin"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				mu.Lock()
+				roles = []string{"user"} // demoted
+				mu.Unlock()
+				tok, fam, err := rt.Rotate(ctx, tok)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(fam.Roles, []string{"user"}) {
+					t.Fatalf("roles after reload %v, want [user]", fam.Roles)
+				}
+				if _, _, err := rt.Rotate(ctx, tok); err != nil {
+					t.Fatal(err)
+				}
+			})
+
+			t.Run("Reload failure leaves the token unspent; a denial revokes", func(t *testing.T) {
+				var mode atomic.Int32 // 0 ok, 1 backend down, 2 user gone
+				rt := newRefreshTokens(t, st, func(c *middleware.RefreshConfig) {
+					c.Reload = func(context.Context, string) ([]string, error) {
+						switch mode.Load() {
+						case 1:
+							return nil, errors.New("directory down")
+						case 2:
+							return nil, fmt.Errorf("user disabled: %w", middleware.ErrInvalidGrant)
+						}
+						return []string{"user"}, nil
+					}
+				})
+				tok, _, err := rt.Start(ctx, "gina", nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				mode.Store(1)
+				if _, _, err := rt.Rotate(ctx, tok); !errors.Is(err, middleware.ErrStoreUnavailable) || errors.Is(err, middleware.ErrInvalidGrant) {
+					t.Fatalf("reload down: err = %v, want ErrStoreUnavailable", err)
+				}
+				mode.Store(0)
+				next, _, err := rt.Rotate(ctx, tok)
+				if err != nil {
+					t.Fatalf("token after a failed reload: %v", err)
+				}
+				mode.Store(2)
+				if _, _, err := rt.Rotate(ctx, next); !errors.Is(err, middleware.ErrInvalidGrant) {
+					t.Fatalf("reload denied: err = %v", err)
+				}
+				mode.Store(0)
+				if _, _, err := rt.Rotate(ctx, next); !errors.Is(err, middleware.ErrInvalidGrant) {
+					t.Fatalf("token of a family revoked by a denied reload: err = %v", err)
+				}
+			})
+
+			t.Run("RevokeFamily", func(t *testing.T) {
+				rt := newRefreshTokens(t, st, nil)
+				tok, fam, err := rt.Start(ctx, "hank", nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := rt.RevokeFamily(ctx, fam.ID); err != nil {
+					t.Fatal(err)
+				}
+				if _, _, err := rt.Rotate(ctx, tok); !errors.Is(err, middleware.ErrInvalidGrant) {
+					t.Fatalf("token of a revoked family: err = %v", err)
+				}
+				if err := rt.RevokeFamily(ctx, "AAAAAAAAAAAAAAAAAAAAAA"); err != nil {
+					t.Fatalf("unknown family: %v", err)
+				}
+				if err := rt.RevokeFamily(ctx, "not a family"); !errors.Is(err, middleware.ErrInvalidGrant) {
+					t.Fatalf("malformed family id: err = %v", err)
+				}
+			})
+
+			t.Run("unknown well-formed token", func(t *testing.T) {
+				rt := newRefreshTokens(t, st, nil)
+				tok := base64.RawURLEncoding.EncodeToString(make([]byte, 32))
+				if _, _, err := rt.Rotate(ctx, tok); !errors.Is(err, middleware.ErrInvalidGrant) || errors.Is(err, middleware.ErrRefreshReuse) {
+					t.Fatalf("err = %v, want ErrInvalidGrant", err)
+				}
+			})
+		})
+	}
+}
+
+func TestRefreshMalformedNeverReachesStore(t *testing.T) {
+	valid := base64.RawURLEncoding.EncodeToString(bytes.Repeat([]byte{0xab}, 32))
+	tests := []struct{ name, token string }{
+		{"empty", ""},
+		{"short", valid[:42]},
+		{"long", valid + "A"},
+		{"std alphabet", "+" + valid[1:]},
+		{"slash", valid[:10] + "/" + valid[11:]},
+		{"padded", valid[:42] + "="},
+		{"space", valid[:42] + " "},
+		{"newline", valid[:20] + "\n" + valid[21:]},
+		{"non-ASCII", "é" + valid[2:]},
+		{"non-canonical last char", valid[:42] + "B"},
+		{"jwt-looking", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.sig00000"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st := &countingStore{RefreshStore: middleware.NewMemoryRefreshStore(nil)}
+			rt := newRefreshTokens(t, st, func(c *middleware.RefreshConfig) {
+				c.Reload = func(context.Context, string) ([]string, error) { return nil, nil }
+			})
+			if _, _, err := rt.Rotate(context.Background(), tc.token); !errors.Is(err, middleware.ErrInvalidGrant) {
+				t.Fatalf("err = %v, want ErrInvalidGrant", err)
+			}
+			if n := st.calls.Load(); n != 0 {
+				t.Fatalf("%d store calls for a malformed token", n)
+			}
+		})
+	}
+	t.Run("the valid control reaches the store", func(t *testing.T) {
+		st := &countingStore{RefreshStore: middleware.NewMemoryRefreshStore(nil)}
+		rt := newRefreshTokens(t, st, nil)
+		_, _, _ = rt.Rotate(context.Background(), valid)
+		if st.calls.Load() != 1 {
+			t.Fatalf("%d store calls, want 1", st.calls.Load())
+		}
+	})
+}
+
+// failingStore fails every call, as an unreachable backend does.
+type failingStore struct{}
+
+var errBackendDown = errors.New("backend down")
+
+func (failingStore) Create(context.Context, middleware.Family, [32]byte) error { return errBackendDown }
+func (failingStore) Lookup(context.Context, [32]byte, time.Time) (middleware.Family, error) {
+	return middleware.Family{}, errBackendDown
+}
+func (failingStore) Spend(context.Context, [32]byte, [32]byte, time.Time) (middleware.Family, error) {
+	return middleware.Family{}, errBackendDown
+}
+func (failingStore) RevokeFamily(context.Context, string) error { return errBackendDown }
+
+func TestRefreshStoreFailureIsUnavailable(t *testing.T) {
+	ctx := context.Background()
+	rt := newRefreshTokens(t, failingStore{}, nil)
+	valid := base64.RawURLEncoding.EncodeToString(make([]byte, 32))
+	checks := map[string]error{}
+	_, _, checks["Start"] = rt.Start(ctx, "x", nil)
+	_, _, checks["Rotate"] = rt.Rotate(ctx, valid)
+	checks["RevokeFamily"] = rt.RevokeFamily(ctx, "AAAAAAAAAAAAAAAAAAAAAA")
+	for name, err := range checks {
+		if !errors.Is(err, middleware.ErrStoreUnavailable) || errors.Is(err, middleware.ErrInvalidGrant) {
+			t.Errorf("%s: err = %v, want ErrStoreUnavailable only", name, err)
+		}
+	}
+}
+
+func TestRefreshRedisDown(t *testing.T) {
+	ctx := context.Background()
+	s := redistest.Start(t)
+	c := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1})
+	t.Cleanup(func() { _ = c.Close() })
+	st, err := redisstore.NewRefreshStore(c, redisstore.RefreshStoreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := newRefreshTokens(t, st, nil)
+	tok, _, err := rt.Start(ctx, "ivy", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Stop()
+	if _, _, err := rt.Rotate(ctx, tok); !errors.Is(err, middleware.ErrStoreUnavailable) || errors.Is(err, middleware.ErrInvalidGrant) {
+		t.Fatalf("Redis down: err = %v, want ErrStoreUnavailable", err)
+	}
+	if _, _, err := rt.Start(ctx, "ivy", nil); !errors.Is(err, middleware.ErrStoreUnavailable) {
+		t.Fatalf("Start with Redis down: err = %v", err)
+	}
+}
+
+func TestRefreshMemorySweep(t *testing.T) {
+	ctx := context.Background()
+	clk := newRefreshClock()
+	st := middleware.NewMemoryRefreshStore(clk.Now)
+	rt := newRefreshTokens(t, st, func(c *middleware.RefreshConfig) { c.Now, c.FamilyTTL = clk.Now, time.Hour })
+	var toks []string
+	for i := range 10 {
+		tok, _, err := rt.Start(ctx, fmt.Sprint("u", i), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := rt.Rotate(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+		toks = append(toks, tok) // spent: must stay known until expiry
+	}
+	st.Sweep()
+	if st.Len() != 10 {
+		t.Fatalf("sweep before expiry dropped families: %d left", st.Len())
+	}
+	if _, _, err := rt.Rotate(ctx, toks[0]); !errors.Is(err, middleware.ErrRefreshReuse) {
+		t.Fatalf("spent token forgotten before expiry: err = %v", err)
+	}
+	clk.Advance(time.Hour)
+	st.Sweep()
+	if st.Len() != 0 {
+		t.Fatalf("%d families left after expiry and sweep", st.Len())
+	}
+}
+
+func TestNewRefreshTokensConfig(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  middleware.RefreshConfig
+		want string
+	}{
+		{"no store", middleware.RefreshConfig{}, "Store"},
+		{"negative TTL", middleware.RefreshConfig{Store: middleware.NewMemoryRefreshStore(nil), FamilyTTL: -time.Second}, "FamilyTTL"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := middleware.NewRefreshTokens(tc.cfg)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want one naming %s", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestRefreshTokenHashOnly(t *testing.T) {
+	// The store sees SHA-256(token), never the token.
+	st := &recordingStore{MemoryRefreshStore: middleware.NewMemoryRefreshStore(nil)}
+	rt := newRefreshTokens(t, st, nil)
+	tok, _, err := rt.Start(context.Background(), "jo", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.created != sha256.Sum256([]byte(tok)) {
+		t.Fatal("store was given something other than SHA-256 of the token")
+	}
+}
+
+type recordingStore struct {
+	*middleware.MemoryRefreshStore
+	created [32]byte
+}
+
+func (s *recordingStore) Create(ctx context.Context, f middleware.Family, h [32]byte) error {
+	s.created = h
+	return s.MemoryRefreshStore.Create(ctx, f, h)
+}
+
+func FuzzHashRefreshToken(f *testing.F) {
+	f.Add(base64.RawURLEncoding.EncodeToString(make([]byte, 32)))
+	f.Add("")
+	f.Add(strings.Repeat("_", 43))
+	f.Add(strings.Repeat("A", 42) + "=")
+	f.Fuzz(func(t *testing.T, s string) {
+		h, ok := middleware.HashRefreshToken(s)
+		if !ok {
+			return
+		}
+		b, err := base64.RawURLEncoding.Strict().DecodeString(s)
+		if err != nil || len(b) != 32 || base64.RawURLEncoding.EncodeToString(b) != s {
+			t.Fatalf("accepted non-canonical token %q", s)
+		}
+		if h != sha256.Sum256([]byte(s)) {
+			t.Fatal("hash is not SHA-256 of the token")
+		}
+	})
+}
