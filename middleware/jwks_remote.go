@@ -73,7 +73,8 @@ type RemoteJWKSConfig struct {
 // RemoteJWKS is a KeySource over a JWK Set fetched from one URL, refreshed in
 // the background as the response's Cache-Control allows, and again (at most
 // once per UnknownKIDInterval) when a token names an unknown kid. It never
-// follows a URL from a token. Safe for concurrent use; a lookup of a known
+// follows a URL from a token, and never takes a symmetric (HMAC) key from the
+// set. Safe for concurrent use; a lookup of a known
 // key takes no lock and does no I/O.
 type RemoteJWKS struct {
 	url             string
@@ -218,15 +219,20 @@ func sameHostRedirects(req *http.Request, via []*http.Request) error {
 }
 
 // LookupKey implements KeySource. A known key is answered from the last
-// fetched set without I/O. An unknown kid (or no set at all) triggers one
+// fetched set without I/O, and so is a known kid with another alg
+// (ErrKeyNotFound). An unknown kid (or no set at all) triggers one
 // fetch per UnknownKIDInterval, shared by concurrent lookups, which the
 // lookup waits for at most LookupTimeout (or until ctx is done); then it
 // answers from whatever keys are held: ErrKeyNotFound if the key is still
 // unknown, ErrKeysUnavailable if no fetch has ever succeeded.
 func (r *RemoteJWKS) LookupKey(ctx context.Context, kid, alg string) (*Key, error) {
 	if s := r.snap.Load(); s != nil {
-		if k, err := lookup(s.byID, s.byAlg, kid, alg); err == nil {
+		k, err := lookup(s.byID, s.byAlg, kid, alg)
+		if err == nil {
 			return k, nil
+		}
+		if _, known := s.byID[kid]; known {
+			return nil, err // a known kid with another alg: a fetch would not help
 		}
 	}
 	if c := r.unknownKIDFetch(); c != nil {
@@ -434,6 +440,10 @@ func (r *RemoteJWKS) get() (*remoteKeys, time.Duration, error) {
 	s := &remoteKeys{byID: make(map[string]*Key, len(keys)), byAlg: make(map[string][]*Key)}
 	skipped := len(errs)
 	for _, k := range keys {
+		if k.public == nil {
+			skipped++ // a secret served at a URL is no secret: no HMAC key
+			continue
+		}
 		if _, dup := s.byID[k.kid]; dup {
 			skipped++ // an ambiguous kid: the first key keeps it
 			continue
