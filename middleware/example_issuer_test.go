@@ -1,0 +1,90 @@
+package middleware_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"time"
+
+	"github.com/apiguard/apiguard/middleware"
+)
+
+// An Issuer signs access tokens and publishes the keys that verify them.
+func ExampleNewIssuer() {
+	key := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize)) // use a real key
+	iss, err := middleware.NewIssuer(middleware.IssuerConfig{
+		Issuer:   "https://auth.example",
+		Audience: "api.example",
+		Key:      key,
+		KID:      "2026-11",
+		Now:      func() time.Time { return time.Unix(1_800_000_000, 0) },
+	})
+	if err != nil {
+		panic(err)
+	}
+	token, meta, err := iss.Issue("alice", middleware.TokenOptions{Roles: []string{"user"}})
+	if err != nil {
+		panic(err)
+	}
+	header, _ := base64.RawURLEncoding.DecodeString(strings.Split(token, ".")[0])
+	fmt.Println("header:", string(header))
+	fmt.Println("lifetime:", meta.Expiry.Sub(meta.IssuedAt))
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /.well-known/jwks.json", iss.JWKSHandler())
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest("GET", "/.well-known/jwks.json", nil))
+	var set struct {
+		Keys []struct{ Kid, Alg, Use, Kty string }
+	}
+	json.Unmarshal(rec.Body.Bytes(), &set)
+	fmt.Println("cache:", rec.Header().Get("Cache-Control"))
+	for _, k := range set.Keys {
+		fmt.Println("key:", k.Kid, k.Alg, k.Use, k.Kty)
+	}
+	// Output:
+	// header: {"alg":"EdDSA","kid":"2026-11","typ":"at+jwt"}
+	// lifetime: 15m0s
+	// cache: public, max-age=300
+	// key: 2026-11 EdDSA sig OKP
+}
+
+// A server that issues its own tokens and also accepts those of another
+// issuer's JWKS: the own keys first, so they never cost a remote fetch.
+func ExampleMultiKeySource() {
+	other, _ := middleware.NewIssuer(middleware.IssuerConfig{
+		Issuer: "https://idp.example", Audience: "api.example",
+		Key: ed25519.NewKeyFromSeed(make([]byte, 32)), KID: "idp-1",
+	})
+	idp := httptest.NewServer(other.JWKSHandler()) // stands in for https://idp.example/jwks.json
+	defer idp.Close()
+
+	own, _ := middleware.NewIssuer(middleware.IssuerConfig{
+		Issuer: "https://auth.example", Audience: "api.example",
+		Key: ed25519.NewKeyFromSeed([]byte("an example seed, not a real key!")), KID: "own-1",
+	})
+	remote, err := middleware.NewRemoteJWKS(context.Background(), middleware.RemoteJWKSConfig{URL: idp.URL})
+	if err != nil {
+		panic(err)
+	}
+	defer remote.Close()
+	keys := middleware.MultiKeySource(own, remote)
+
+	for _, kid := range []string{"own-1", "idp-1", "unknown"} {
+		k, err := keys.LookupKey(context.Background(), kid, middleware.EdDSA)
+		if err != nil {
+			fmt.Println(kid, "->", err)
+			continue
+		}
+		fmt.Println(kid, "->", k.ID(), k.Alg())
+	}
+	// Output:
+	// own-1 -> own-1 EdDSA
+	// idp-1 -> idp-1 EdDSA
+	// unknown -> apiguard: no matching key
+}
