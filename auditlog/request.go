@@ -74,6 +74,7 @@ type requestState struct {
 	info reqctx.Info
 	rw   responseWriter
 	hdr  [1]string // the response header value, without a []string allocation
+	rnd  [16]byte  // a new id's random bits, here so they do not escape alone
 }
 
 // Handler returns next wrapped: the request next sees is a copy carrying a
@@ -88,7 +89,7 @@ func (rl *RequestLogger) Handler(next http.Handler) http.Handler {
 			start = rl.log.now()
 		}
 		st := &requestState{}
-		st.info.RequestID = rl.requestID(r)
+		st.info.RequestID = rl.requestID(r, &st.rnd)
 		st.hdr[0] = st.info.RequestID
 		w.Header()[rl.header] = st.hdr[:]
 		if !logging {
@@ -107,13 +108,12 @@ func (rl *RequestLogger) Handler(next http.Handler) http.Handler {
 }
 
 // requestID returns the incoming id if acceptable, else a new one.
-func (rl *RequestLogger) requestID(r *http.Request) string {
+func (rl *RequestLogger) requestID(r *http.Request, b *[16]byte) string {
 	if !rl.ignore {
 		if v := r.Header[rl.header]; len(v) == 1 && ValidRequestID(v[0]) {
 			return v[0]
 		}
 	}
-	var b [16]byte
 	if _, err := io.ReadFull(rl.rand, b[:]); err != nil {
 		_, _ = rand.Read(b[:]) // never fails (Go 1.24+)
 	}
