@@ -29,8 +29,8 @@ type demoAsset struct {
 }
 
 // demoPage serves the demo page on the app origin. The page itself carries a
-// per-request CSP nonce, so it is rendered on every request; app.js and
-// style.css are served from memory. Safe for concurrent use: nothing in it
+// per-request CSP nonce, so it is rendered on every request; its static
+// files are served from memory. Safe for concurrent use: nothing in it
 // changes after newDemoHandler returns.
 type demoPage struct {
 	tmpl      *template.Template
@@ -58,8 +58,8 @@ var (
 // script nonce (headers' Web preset puts it in the context); a request
 // without one is answered 500, because the page's script could not run.
 //
-// GET or HEAD / renders the page; /app.js and /style.css are its static
-// files; any other path is 404 and any other method 405.
+// GET or HEAD / renders the page; /app.js, /style.css and /favicon.svg are
+// its static files; any other path is 404 and any other method 405.
 func newDemoHandler(apiOrigin string, nonce func(context.Context) (string, bool)) (http.Handler, error) {
 	if nonce == nil {
 		return nil, errors.New("demo: nonce func is nil")
@@ -75,6 +75,9 @@ func newDemoHandler(apiOrigin string, nonce func(context.Context) (string, bool)
 	for path, ctype := range map[string]string{
 		"/app.js":    "text/javascript; charset=utf-8",
 		"/style.css": "text/css; charset=utf-8",
+		// A real icon keeps the browser's automatic /favicon.ico request,
+		// and its 404, out of the console.
+		"/favicon.svg": "image/svg+xml",
 	} {
 		body, err := fs.ReadFile(demoFiles, "web"+path)
 		if err != nil {

@@ -85,6 +85,7 @@ func TestDemoPage(t *testing.T) {
 		`<script src="/app.js" nonce="` + nonce + `"></script>`,
 		`<body data-api-origin="http://127.0.0.1:8080">`,
 		`<link rel="stylesheet" href="/style.css">`,
+		`<link rel="icon" href="/favicon.svg" type="image/svg+xml">`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("page lacks %s", want)
@@ -170,6 +171,10 @@ func TestDemoRoutes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	favicon, err := fs.ReadFile(demoFiles, "web/favicon.svg")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		method, path string
 		status       int
@@ -178,6 +183,7 @@ func TestDemoRoutes(t *testing.T) {
 	}{
 		{"GET", "/app.js", 200, "text/javascript; charset=utf-8", string(appJS)},
 		{"GET", "/style.css", 200, "text/css; charset=utf-8", string(styleCSS)},
+		{"GET", "/favicon.svg", 200, "image/svg+xml", string(favicon)},
 		{"HEAD", "/app.js", 200, "text/javascript; charset=utf-8", ""},
 		{"HEAD", "/", 200, "text/html; charset=utf-8", ""},
 		{"GET", "/index.html.tmpl", 404, "text/plain; charset=utf-8", "Not Found\n"},
