@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -251,5 +252,49 @@ func TestSuppressionConcurrent(t *testing.T) {
 	}
 	if total != goroutines*each {
 		t.Errorf("accounted for %d events, recorded %d", total, goroutines*each)
+	}
+}
+
+func TestAlertFields(t *testing.T) {
+	tests := []struct {
+		name       string
+		mode       IPMode
+		client     string
+		wantIP     string
+		wantClient string
+	}{
+		{"masked with key", IPMasked, "k1", "192.0.2.0/24", "k1"},
+		{"masked without key", IPMasked, "", "192.0.2.0/24", "192.0.2.0/24"},
+		{"none without key", IPNone, "", "", ""},
+		{"full", IPFull, "k1", "192.0.2.1", "k1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			var got []Alert
+			var ctxErr error
+			l := New(&buf, Options{IP: tt.mode, Alerter: AlerterFunc(func(ctx context.Context, a Alert) {
+				ctxErr = ctx.Err()
+				got = append(got, a)
+			})})
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel() // the request is over; an async alerter must still get a live context
+			r := httptest.NewRequestWithContext(ctx, http.MethodGet, "/x", nil)
+			r = r.WithContext(reqctx.With(r.Context(), &reqctx.Info{RequestID: "rid", Client: tt.client, Sub: "alice"}))
+			l.Record(r, Event{Name: SecurityThreat, Reason: "alg_mismatch"})
+			if len(got) != 1 {
+				t.Fatalf("%d alerts", len(got))
+			}
+			a := got[0]
+			if a.IP != tt.wantIP || a.Client != tt.wantClient || a.Sub != "alice" || a.RequestID != "rid" || a.Event != SecurityThreat || a.Reason != "alg_mismatch" {
+				t.Errorf("alert = %+v", a)
+			}
+			if ctxErr != nil {
+				t.Errorf("alert context is canceled: %v", ctxErr)
+			}
+			if tt.mode != IPFull && strings.Contains(buf.String(), "192.0.2.1") {
+				t.Errorf("full IP written in mode %v: %s", tt.mode, buf.Bytes())
+			}
+		})
 	}
 }
