@@ -1,0 +1,219 @@
+package ratelimit
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"hash"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"sync"
+
+	"github.com/apiguard/apiguard/internal/clientip"
+	"github.com/apiguard/apiguard/internal/reqctx"
+)
+
+// MinSecretLen is the shortest accepted IdentityConfig.Secret.
+const MinSecretLen = 32
+
+// maxUA bounds how much of a User-Agent feeds the client key; longer values
+// are cut (two agents differing only after this many bytes are one client).
+const maxUA = 512
+
+// Identity is who a request comes from, as far as rate limiting can tell.
+type Identity struct {
+	// IP is the client address (see internal/clientip): RemoteAddr, or the
+	// right-most untrusted forwarded entry when the peer is a trusted proxy.
+	// It is the zero Addr when RemoteAddr is not an address.
+	IP netip.Addr
+	// Group is the network the limits apply to: the IPv4 address (/32) or the
+	// IPv6 /64 (by default) holding IP.
+	Group netip.Prefix
+	// Key is HMAC-SHA-256(secret, group || User-Agent): the client key. Stored
+	// keys reveal neither IP nor agent.
+	Key [32]byte
+	// IPKey is the HMAC of the group alone, for thresholds that a new
+	// User-Agent must not reset.
+	IPKey [32]byte
+}
+
+// Short returns the first 12 hex digits of Key, for logs.
+func (id Identity) Short() string {
+	return hex.EncodeToString(id.Key[:6])
+}
+
+// IdentityConfig configures an Identifier. The zero value trusts no proxy and
+// uses a random per-process secret.
+type IdentityConfig struct {
+	// TrustedProxies are the CIDRs (or single addresses) of the proxies whose
+	// X-Forwarded-For / Forwarded headers are believed. Default: none.
+	TrustedProxies []string
+	// Secret keys the client-key HMAC; at least MinSecretLen bytes. Default
+	// (nil): random per process, so keys differ between instances; Warning
+	// then says so. Instances sharing a Redis store must share the secret.
+	Secret []byte
+	// IPv6Prefix is the length of the IPv6 network treated as one client,
+	// 1 to 128. Default 64 (one customer site).
+	IPv6Prefix int
+}
+
+// Identifier computes request identities. Safe for concurrent use.
+type Identifier struct {
+	resolver *clientip.Resolver
+	v6bits   int
+	pool     sync.Pool // *hasher
+	warning  string
+}
+
+type hasher struct {
+	mac hash.Hash
+	buf []byte // group bytes + UA, reused
+	sum [sha256.Size]byte
+}
+
+// NewIdentifier validates c and returns an Identifier.
+func NewIdentifier(c IdentityConfig) (*Identifier, error) {
+	res, err := clientip.New(c.TrustedProxies)
+	if err != nil {
+		return nil, errors.New("ratelimit: IdentityConfig.TrustedProxies: " + err.Error())
+	}
+	id := &Identifier{resolver: res, v6bits: c.IPv6Prefix}
+	if id.v6bits == 0 {
+		id.v6bits = 64
+	}
+	if id.v6bits < 1 || id.v6bits > 128 {
+		return nil, errors.New("ratelimit: IdentityConfig.IPv6Prefix " + strconv.Itoa(c.IPv6Prefix) + " is not between 1 and 128")
+	}
+	secret := c.Secret
+	if secret == nil {
+		secret = make([]byte, MinSecretLen)
+		if _, err := rand.Read(secret); err != nil {
+			return nil, errors.New("ratelimit: generating a client-key secret: " + err.Error())
+		}
+		id.warning = "ratelimit: no IdentityConfig.Secret set, using a random per-process secret: client keys differ between instances, so instances sharing a Redis store must share a secret"
+	} else if len(secret) < MinSecretLen {
+		return nil, errors.New("ratelimit: IdentityConfig.Secret is " + strconv.Itoa(len(secret)) + " bytes, want at least " + strconv.Itoa(MinSecretLen))
+	} else {
+		secret = append([]byte(nil), secret...)
+	}
+	id.pool.New = func() any {
+		return &hasher{mac: hmac.New(sha256.New, secret), buf: make([]byte, 0, 17+maxUA)}
+	}
+	return id, nil
+}
+
+// Warning returns a message for the operator when the configuration is
+// weaker than it should be (a random secret), or "".
+func (id *Identifier) Warning() string { return id.warning }
+
+// TrustedProxy reports whether r came straight from a trusted proxy, so its
+// forwarded scheme may be believed (give it to the headers package).
+func (id *Identifier) TrustedProxy(r *http.Request) bool {
+	return id.resolver.FromTrustedProxy(r)
+}
+
+// Identify computes r's identity. It does not allocate.
+func (id *Identifier) Identify(r *http.Request) Identity {
+	ip := id.resolver.Resolve(r)
+	var out Identity
+	out.IP = ip
+	switch {
+	case ip.Is4():
+		out.Group = netip.PrefixFrom(ip, 32)
+	case ip.Is6():
+		out.Group, _ = ip.Prefix(id.v6bits)
+	}
+	h := id.pool.Get().(*hasher)
+	// The group is encoded with a kind byte and its length so that no group
+	// and agent pair can collide with another.
+	b := h.buf[:0]
+	b = append(b, 'g')
+	if out.Group.IsValid() {
+		a := out.Group.Addr().As16()
+		b = append(b, byte(out.Group.Bits()))
+		if ip.Is4() {
+			b = append(b, 4)
+			b = append(b, a[12:]...)
+		} else {
+			b = append(b, 6)
+			b = append(b, a[:]...)
+		}
+	}
+	h.mac.Reset()
+	h.mac.Write(b)
+	copy(out.IPKey[:], h.mac.Sum(h.sum[:0]))
+
+	ua := r.Header.Get("User-Agent")
+	if len(ua) > maxUA {
+		ua = ua[:maxUA]
+	}
+	b[0] = 'c'
+	b = append(b, ua...)
+	h.mac.Reset()
+	h.mac.Write(b)
+	copy(out.Key[:], h.mac.Sum(h.sum[:0]))
+	h.buf = b[:0]
+	id.pool.Put(h)
+	return out
+}
+
+// Derive returns HMAC-SHA-256(secret, label || 0 || value): a keyed name for
+// things other than clients (an account, a subject) that reveals nothing of
+// value in a shared store.
+func (id *Identifier) Derive(label, value string) [32]byte {
+	h := id.pool.Get().(*hasher)
+	b := append(h.buf[:0], 'd')
+	b = append(b, label...)
+	b = append(b, 0)
+	b = append(b, value...)
+	h.mac.Reset()
+	h.mac.Write(b)
+	var out [32]byte
+	copy(out[:], h.mac.Sum(h.sum[:0]))
+	if cap(b) <= 4*(17+maxUA) {
+		h.buf = b[:0]
+	}
+	id.pool.Put(h)
+	return out
+}
+
+type identityKey struct{ name string }
+
+var identityCtxKey = &identityKey{"apiguard-identity"}
+
+// IdentityFromContext returns the identity the Identifier's Handler put in
+// ctx.
+func IdentityFromContext(ctx context.Context) (Identity, bool) {
+	p, ok := ctx.Value(identityCtxKey).(*Identity)
+	if !ok || p == nil {
+		return Identity{}, false
+	}
+	return *p, true
+}
+
+// Handler computes the identity of each request once, puts it in the
+// context for the limiter, the guard and the audit log, and fills the
+// request's reqctx.Info (Client, IP) when there is one.
+func (id *Identifier) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ident := id.Identify(r)
+		if info, ok := reqctx.From(r.Context()); ok {
+			info.Client = ident.Short()
+			info.IP = ident.IP
+		}
+		p := &ident
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), identityCtxKey, p)))
+	})
+}
+
+// identityOf returns the identity in r's context, or computes it.
+func (id *Identifier) identityOf(r *http.Request) Identity {
+	if ident, ok := IdentityFromContext(r.Context()); ok {
+		return ident
+	}
+	return id.Identify(r)
+}

@@ -1,0 +1,204 @@
+package ratelimit
+
+import (
+	"context"
+	"encoding/binary"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func TestParseLimit(t *testing.T) {
+	tests := []struct {
+		in   string
+		want Limit
+		bad  bool
+	}{
+		{in: "100/1m", want: Limit{Rate: 100, Period: time.Minute}},
+		{in: "5/15m", want: Limit{Rate: 5, Period: 15 * time.Minute}},
+		{in: "10/s", want: Limit{Rate: 10, Period: time.Second}},
+		{in: "1000/h", want: Limit{Rate: 1000, Period: time.Hour}},
+		{in: " 3/90s ", want: Limit{Rate: 3, Period: 90 * time.Second}},
+		{in: "100", bad: true},
+		{in: "0/1m", bad: true},
+		{in: "-1/1m", bad: true},
+		{in: "10/", bad: true},
+		{in: "10/0s", bad: true},
+		{in: "10/fortnight", bad: true},
+		{in: "x/1m", bad: true},
+		{in: "10000000/1ms", bad: true}, // finer than a microsecond
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := ParseLimit(tt.in)
+			if tt.bad {
+				if err == nil {
+					t.Fatalf("ParseLimit(%q) = %v, want an error", tt.in, got)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("ParseLimit(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
+			}
+		})
+	}
+}
+
+func key(i uint64) [32]byte {
+	var k [32]byte
+	binary.LittleEndian.PutUint64(k[:], i)
+	binary.LittleEndian.PutUint64(k[24:], i*0x9E3779B97F4A7C15)
+	return k
+}
+
+// GCRA, step by step on an injected clock: 3 per 3s (one per second, burst 3).
+func TestGCRAExact(t *testing.T) {
+	s, _ := NewMemoryStore(MemoryOptions{})
+	l := Limit{Rate: 3, Period: 3 * time.Second}
+	ms := time.Millisecond
+	steps := []struct {
+		at        time.Duration
+		n         int
+		allowed   bool
+		remaining int
+		retry     time.Duration
+		reset     time.Duration
+	}{
+		{0, 1, true, 2, 0, 1000 * ms},
+		{0, 1, true, 1, 0, 2000 * ms},
+		{0, 1, true, 0, 0, 3000 * ms},
+		{0, 1, false, 0, 1000 * ms, 3000 * ms},
+		{400 * ms, 1, false, 0, 600 * ms, 2600 * ms},
+		{1000 * ms, 1, true, 0, 0, 3000 * ms}, // one unit came back after exactly 1s
+		{1500 * ms, 1, false, 0, 500 * ms, 2500 * ms},
+		{1500 * ms, 0, true, 0, 0, 2500 * ms}, // n=0 only reports
+		{5000 * ms, 1, true, 2, 0, 1000 * ms}, // idle: full burst again
+		{5000 * ms, 3, false, 2, 1000 * ms, 1000 * ms},
+		{5000 * ms, 2, true, 0, 0, 3000 * ms},
+	}
+	for i, st := range steps {
+		d, err := s.Allow(context.Background(), key(1), l, t0.Add(st.at), st.n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Allowed != st.allowed || d.Remaining != st.remaining || d.RetryAfter != st.retry || d.ResetAfter != st.reset {
+			t.Fatalf("step %d at %v n=%d: got allowed=%v remaining=%d retry=%v reset=%v; want %v %d %v %v",
+				i, st.at, st.n, d.Allowed, d.Remaining, d.RetryAfter, d.ResetAfter, st.allowed, st.remaining, st.retry, st.reset)
+		}
+	}
+}
+
+func TestGCRABurst(t *testing.T) {
+	s, _ := NewMemoryStore(MemoryOptions{})
+	l := Limit{Rate: 1, Period: time.Second, Burst: 5}
+	got := 0
+	for i := 0; i < 10; i++ {
+		if d, _ := s.Allow(context.Background(), key(2), l, t0, 1); d.Allowed {
+			got++
+		}
+	}
+	if got != 5 {
+		t.Fatalf("burst allowed %d, want 5", got)
+	}
+}
+
+// concurrentExact runs 1,000 goroutines against one key and returns how many
+// were allowed.
+func concurrentExact(t *testing.T, s Store, l Limit) int64 {
+	var allowed atomic.Int64
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := 0; i < 1000; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			d, err := s.Allow(context.Background(), key(7), l, t0, 1)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if d.Allowed {
+				allowed.Add(1)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return allowed.Load()
+}
+
+func TestMemoryConcurrentExact(t *testing.T) {
+	s, _ := NewMemoryStore(MemoryOptions{})
+	if got := concurrentExact(t, s, Limit{Rate: 100, Period: time.Hour}); got != 100 {
+		t.Fatalf("1,000 goroutines got %d allowed, want exactly 100", got)
+	}
+}
+
+// A flood of distinct keys never grows the store past its cap, and the
+// limits still hold for a key that is being limited.
+func TestMemoryCap(t *testing.T) {
+	s, err := NewMemoryStore(MemoryOptions{MaxKeys: 10_000, Shards: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := Limit{Rate: 10, Period: time.Hour}
+	ctx := context.Background()
+	for i := uint64(0); i < 1_000_000; i++ {
+		_, _ = s.Allow(ctx, key(i+100), l, t0.Add(time.Duration(i)*time.Microsecond), 1)
+	}
+	if n, max := s.Len(), s.MaxKeys(); n > max || max != 10_000 {
+		t.Fatalf("store holds %d keys, cap %d (want 10,000)", n, max)
+	}
+}
+
+// Expired entries are reclaimed before live ones are evicted.
+func TestMemoryReclaimsExpiredFirst(t *testing.T) {
+	s, _ := NewMemoryStore(MemoryOptions{MaxKeys: 8, Shards: 1})
+	ctx := context.Background()
+	long := Limit{Rate: 1, Period: time.Hour}
+	short := Limit{Rate: 1, Period: time.Second}
+	// the hot key has used its budget for an hour
+	if d, _ := s.Allow(ctx, key(1), long, t0, 1); !d.Allowed {
+		t.Fatal("first request refused")
+	}
+	for i := uint64(2); i <= 8; i++ {
+		_, _ = s.Allow(ctx, key(i), short, t0, 1)
+	}
+	// later, the short entries have expired; new keys must reclaim them and
+	// leave the hot key's state alone.
+	later := t0.Add(time.Minute)
+	for i := uint64(100); i < 107; i++ {
+		_, _ = s.Allow(ctx, key(i), short, later, 1)
+	}
+	if d, _ := s.Allow(ctx, key(1), long, later, 1); d.Allowed {
+		t.Fatal("the limited key was evicted while expired keys were available")
+	}
+}
+
+func TestMemoryOptionsErrors(t *testing.T) {
+	if _, err := NewMemoryStore(MemoryOptions{MaxKeys: -1}); err == nil {
+		t.Error("negative MaxKeys accepted")
+	}
+	if _, err := NewMemoryStore(MemoryOptions{Shards: -1}); err == nil {
+		t.Error("negative Shards accepted")
+	}
+}
+
+func TestMemoryAllowAllocs(t *testing.T) {
+	s, _ := NewMemoryStore(MemoryOptions{})
+	l := Limit{Rate: 1000, Period: time.Second}
+	ctx := context.Background()
+	k := key(3)
+	now := t0
+	allocs := testing.AllocsPerRun(1000, func() {
+		now = now.Add(time.Millisecond)
+		_, _ = s.Allow(ctx, k, l, now, 1)
+	})
+	if allocs != 0 {
+		t.Fatalf("Allow allocated %.1f times per call", allocs)
+	}
+}

@@ -1,0 +1,209 @@
+package ratelimit
+
+import (
+	"crypto/sha256"
+	"errors"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/apiguard/apiguard/auditlog"
+	"github.com/apiguard/apiguard/internal/reqctx"
+)
+
+// Config configures a Limiter.
+type Config struct {
+	// Store keeps the limiter state. Required.
+	Store Store
+	// Limit is the budget per client. Required.
+	Limit Limit
+	// Name names the route group: it appears in RateLimit-Policy and
+	// RateLimit, and it separates this limiter's keys from other limiters
+	// sharing a store. Default "default". Letters, digits, '-', '_' and '.'.
+	Name string
+	// Identifier computes the client identity when no earlier Identifier
+	// Handler put one in the context. Default: an Identifier trusting no proxy
+	// with a random secret.
+	Identifier *Identifier
+	// KeyFunc, when set, chooses the key; when it reports false the client
+	// identity is used.
+	KeyFunc func(*http.Request) ([32]byte, bool)
+	// BySubject keys authenticated requests by their subject (reqctx
+	// Info.Sub, filled by middleware.Authenticate), so a user has one budget
+	// from every address. Use it on a limiter placed after Authenticate;
+	// anonymous requests still count by client identity.
+	BySubject bool
+	// FailClosed refuses requests (503 with Retry-After: 1) while the store
+	// fails. Default false: fail open, the right default for general limits
+	// (a Redis outage must not take the API down); use true for login.
+	FailClosed bool
+	// ErrorWriter writes the refusal after the rate-limit headers and
+	// Retry-After are set. Default: 429 with a JSON body
+	// {"error":"rate_limited","error_description":"too many requests"}.
+	ErrorWriter func(w http.ResponseWriter, r *http.Request, d Decision)
+	// Audit records each switch to and from a failing store. Default: none.
+	Audit *auditlog.Logger
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// Limiter is the rate-limit middleware. Safe for concurrent use.
+type Limiter struct {
+	cfg      Config
+	mask     [32]byte // separates this limiter's keys from others in one store
+	subLabel string
+	policy   []string // precomputed RateLimit-Policy value
+	rlPrefix string   // `"name";r=`
+	failing  atomic.Bool
+}
+
+// Header names in canonical form, assigned straight into the header map.
+const (
+	hdrPolicy      = "Ratelimit-Policy"
+	hdrRateLimit   = "Ratelimit"
+	hdrRetryAfter  = "Retry-After"
+	hdrContentType = "Content-Type"
+)
+
+var (
+	jsonType      = []string{"application/json"}
+	retryOne      = []string{"1"}
+	bodyLimited   = []byte(`{"error":"rate_limited","error_description":"too many requests"}` + "\n")
+	bodyUnavail   = []byte(`{"error":"temporarily_unavailable","error_description":"try again later"}` + "\n")
+	errNilStore   = errors.New("ratelimit: Config.Store is nil")
+	errBadNameMsg = "ratelimit: Config.Name "
+)
+
+// New validates c and returns a Limiter.
+func New(c Config) (*Limiter, error) {
+	if c.Store == nil {
+		return nil, errNilStore
+	}
+	if err := c.Limit.validate(); err != nil {
+		return nil, err
+	}
+	if c.Name == "" {
+		c.Name = "default"
+	}
+	for i := 0; i < len(c.Name); i++ {
+		ch := c.Name[i]
+		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '-' || ch == '_' || ch == '.') || i >= 64 {
+			return nil, errors.New(errBadNameMsg + strconv.Quote(c.Name) + " must be 1 to 64 letters, digits, '-', '_' or '.'")
+		}
+	}
+	if c.Identifier == nil {
+		id, err := NewIdentifier(IdentityConfig{})
+		if err != nil {
+			return nil, err
+		}
+		c.Identifier = id
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	l := &Limiter{cfg: c, mask: sha256.Sum256([]byte("apiguard/ratelimit/" + c.Name)), subLabel: "sub/" + c.Name}
+	pol := strconv.Quote(c.Name) + ";q=" + strconv.Itoa(c.Limit.Rate) + ";w=" + strconv.FormatInt(ceilSeconds(c.Limit.Period), 10)
+	if c.Limit.Burst != 0 && c.Limit.Burst != c.Limit.Rate {
+		pol += ";burst=" + strconv.Itoa(c.Limit.Burst)
+	}
+	l.policy = []string{pol}
+	l.rlPrefix = strconv.Quote(c.Name) + ";r="
+	return l, nil
+}
+
+// Check takes one request's worth of budget for r and returns the decision.
+// On a store error it returns the error and a decision that follows the
+// fail-open/closed setting.
+func (l *Limiter) Check(r *http.Request) (Decision, error) {
+	key := l.key(r)
+	d, err := l.cfg.Store.Allow(r.Context(), key, l.cfg.Limit, l.cfg.Now(), 1)
+	if err != nil {
+		if l.failing.CompareAndSwap(false, true) {
+			detail := "rate-limit store failing; failing open"
+			if l.cfg.FailClosed {
+				detail = "rate-limit store failing; failing closed"
+			}
+			l.cfg.Audit.Record(r, auditlog.Event{Name: auditlog.StoreUnavailable, Reason: "ratelimit_" + l.cfg.Name, Detail: detail})
+		}
+		return Decision{Allowed: !l.cfg.FailClosed, Limit: l.cfg.Limit, RetryAfter: time.Second}, err
+	}
+	if l.failing.Load() && l.failing.CompareAndSwap(true, false) {
+		l.cfg.Audit.Record(r, auditlog.Event{Name: auditlog.StoreUnavailable, Reason: "ratelimit_" + l.cfg.Name, Detail: "rate-limit store recovered"})
+	}
+	return d, nil
+}
+
+func (l *Limiter) key(r *http.Request) [32]byte {
+	var key [32]byte
+	var ok bool
+	if l.cfg.KeyFunc != nil {
+		key, ok = l.cfg.KeyFunc(r)
+	}
+	if !ok && l.cfg.BySubject {
+		if info, has := reqctx.From(r.Context()); has && info.Sub != "" {
+			key, ok = l.cfg.Identifier.Derive(l.subLabel, info.Sub), true
+		}
+	}
+	if !ok {
+		key = l.cfg.Identifier.identityOf(r).Key
+	}
+	for i := range key {
+		key[i] ^= l.mask[i]
+	}
+	return key
+}
+
+// Handler limits next: allowed requests carry RateLimit-Policy and RateLimit;
+// refused ones get 429, Retry-After in whole seconds rounded up, and the
+// ErrorWriter's body.
+func (l *Limiter) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d, err := l.Check(r)
+		h := w.Header()
+		if err != nil {
+			if d.Allowed {
+				next.ServeHTTP(w, r)
+				return
+			}
+			h[hdrRetryAfter] = retryOne
+			h[hdrContentType] = jsonType
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write(bodyUnavail)
+			return
+		}
+		h[hdrPolicy] = l.policy
+		h[hdrRateLimit] = []string{l.rateLimitValue(d)}
+		if d.Allowed {
+			next.ServeHTTP(w, r)
+			return
+		}
+		h[hdrRetryAfter] = []string{strconv.FormatInt(ceilSeconds(d.RetryAfter), 10)}
+		if l.cfg.ErrorWriter != nil {
+			l.cfg.ErrorWriter(w, r, d)
+			return
+		}
+		h[hdrContentType] = jsonType
+		w.WriteHeader(http.StatusTooManyRequests)
+		_, _ = w.Write(bodyLimited)
+	})
+}
+
+// rateLimitValue formats `"name";r=<remaining>;t=<seconds until the full
+// quota is back>` with one allocation.
+func (l *Limiter) rateLimitValue(d Decision) string {
+	var buf [96]byte
+	b := append(buf[:0], l.rlPrefix...)
+	b = strconv.AppendInt(b, int64(d.Remaining), 10)
+	b = append(b, ";t="...)
+	b = strconv.AppendInt(b, ceilSeconds(d.ResetAfter), 10)
+	return string(b)
+}
+
+// ceilSeconds rounds d up to whole seconds (never below 0).
+func ceilSeconds(d time.Duration) int64 {
+	if d <= 0 {
+		return 0
+	}
+	return int64((d + time.Second - 1) / time.Second)
+}
