@@ -1,0 +1,176 @@
+package middleware
+
+import (
+	"net/http"
+	"net/url"
+)
+
+// bearerFromHeader reads an Authorization header value (RFC 6750 §2.1):
+// the scheme "Bearer" in any case, one or more spaces, then a b64token and
+// nothing else. isBearer is false when the value uses another scheme (Basic,
+// Digest...): for a bearer-protected resource that is no credentials at all.
+// A Bearer value with a missing or invalid token gives ReasonMalformedHeader.
+// Values longer than max plus room for the scheme are refused before they are
+// scanned.
+func bearerFromHeader(v string, max int) (token string, isBearer bool, reason Reason) {
+	if len(v) > max+maxSchemeOverhead {
+		return "", true, ReasonTokenTooLarge
+	}
+	// The auth-scheme is a token: it ends at the first space or the end.
+	i := 0
+	for i < len(v) && v[i] != ' ' {
+		i++
+	}
+	if !asciiEqualFold(v[:i], "Bearer") {
+		return "", false, ""
+	}
+	for i < len(v) && v[i] == ' ' {
+		i++
+	}
+	token = v[i:]
+	if !isB64Token(token) {
+		return "", true, ReasonMalformedHeader
+	}
+	if len(token) > max {
+		return "", true, ReasonTokenTooLarge
+	}
+	return token, true, ""
+}
+
+// maxSchemeOverhead is how many bytes beyond the token an Authorization value
+// may have ("Bearer" and its spaces).
+const maxSchemeOverhead = 64
+
+// isB64Token reports whether s matches RFC 6750's
+// b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
+func isB64Token(s string) bool {
+	i := 0
+	for i < len(s) {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/' {
+			i++
+			continue
+		}
+		break
+	}
+	if i == 0 {
+		return false
+	}
+	for i < len(s) && s[i] == '=' {
+		i++
+	}
+	return i == len(s)
+}
+
+func asciiEqualFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+// source says where a token was found.
+type source uint8
+
+const (
+	fromNone source = iota
+	fromHeader
+	fromQuery
+	fromCookie
+)
+
+// extract finds the one token of r. It returns fromNone with no reason when
+// r carries no bearer credentials.
+func (a *Authenticator) extract(r *http.Request) (string, source, Reason) {
+	max := a.gate.maxSize
+	var token string
+	src := fromNone
+	switch hv := r.Header["Authorization"]; len(hv) {
+	case 0:
+	case 1:
+		t, isBearer, reason := bearerFromHeader(hv[0], max)
+		if reason != "" {
+			return "", fromHeader, reason
+		}
+		if isBearer {
+			token, src = t, fromHeader
+		}
+	default:
+		return "", fromHeader, ReasonMultipleHeaders
+	}
+	if a.queryParam != "" && r.URL != nil && r.URL.RawQuery != "" {
+		if len(r.URL.RawQuery) > 4*max+len(a.queryParam)+1024 {
+			return "", fromQuery, ReasonTokenTooLarge
+		}
+		q, err := url.ParseQuery(r.URL.RawQuery)
+		if err != nil {
+			return "", fromQuery, ReasonMalformedHeader
+		}
+		if vs, ok := q[a.queryParam]; ok {
+			if src != fromNone || len(vs) != 1 {
+				return "", fromQuery, ReasonMultipleTokens
+			}
+			if len(vs[0]) > max {
+				return "", fromQuery, ReasonTokenTooLarge
+			}
+			if !isB64Token(vs[0]) {
+				return "", fromQuery, ReasonMalformedHeader
+			}
+			token, src = vs[0], fromQuery
+		}
+	}
+	if a.cookie != "" {
+		cs := r.CookiesNamed(a.cookie)
+		if len(cs) > 0 {
+			if src != fromNone || len(cs) != 1 {
+				return "", fromCookie, ReasonMultipleTokens
+			}
+			v := cs[0].Value
+			if len(v) > max {
+				return "", fromCookie, ReasonTokenTooLarge
+			}
+			if !isB64Token(v) {
+				return "", fromCookie, ReasonMalformedHeader
+			}
+			if !a.csrfOK(r) {
+				return "", fromCookie, ReasonCSRF
+			}
+			token, src = v, fromCookie
+		}
+	}
+	return token, src, ""
+}
+
+// csrfOK is the CSRF defence of cookie tokens: safe methods pass; unsafe
+// ones need an Origin header equal to one of CSRFOrigins or the CSRFHeader
+// present.
+func (a *Authenticator) csrfOK(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, "":
+		return true
+	}
+	if a.csrfHeader != "" && r.Header.Get(a.csrfHeader) != "" {
+		return true
+	}
+	if origins := r.Header["Origin"]; len(origins) == 1 {
+		for _, o := range a.csrfOrigins {
+			if origins[0] == o {
+				return true
+			}
+		}
+	}
+	return false
+}

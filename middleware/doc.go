@@ -1,0 +1,49 @@
+// Package middleware is apiguard's authentication layer: Bearer extraction,
+// the strict JWT token gate, the claims in the request context, the role and
+// scope guards, RFC 6750 errors, and the token lifecycle (issuer, keys and
+// JWKS, revocation, refresh-token rotation).
+//
+// # The token gate
+//
+// A Gate verifies an access token in a fixed order and stops at the first
+// failure with a Reason (for the audit log) and an *Error (for the client):
+//
+//  1. Extraction (Authenticator): exactly one Authorization header, scheme
+//     Bearer in any case, one or more spaces, an RFC 6750 b64token; a query
+//     parameter or a cookie only when configured, a token in two places
+//     refused, cookies only with a CSRF defence on unsafe methods.
+//  2. Shape: at most MaxTokenSize bytes (8 KiB by default) before anything
+//     else; compact serialization only (two dots, [A-Za-z0-9_-], no
+//     padding); canonical base64url in every segment. One linear scan.
+//  3. Header: one strict JSON object (UTF-8, no duplicate names, nothing
+//     after it); alg present and in the allowlist, "none" never; jku, x5u,
+//     jwk, x5c refused as threats and never fetched or used; crit refused
+//     unless understood; typ at+jwt unless AllowAnyTyp; cty JWT refused.
+//  4. Key: KeySource.LookupKey by kid and alg; the key's alg must equal the
+//     header's. A kid naming a key of another algorithm is the algorithm
+//     confusion attack (ReasonAlgMismatch).
+//  5. Signature.
+//  6. Claims: strict JSON; exp required and a number; nbf, iat numbers;
+//     leeway; MaxAge; iss exact; aud contains Audience; sub non-empty; jti
+//     when revocation is on; Validators last.
+//  7. Revocation, on every request, validation-cache hits included; an
+//     unanswerable list fails closed (503).
+//  8. The claims go into a copy of the request's context.
+//
+// Valid results are kept in a bounded validation cache keyed by the exact
+// token, for at most min(CacheTTL, exp, iat+MaxAge); a hit re-checks the
+// clock and the revocation list and costs a few hundred nanoseconds.
+//
+// Claims returned by the gate are shared between requests (cache hits) and
+// must be treated as read-only.
+//
+// # Errors
+//
+// Refusals are *Error values. The default writer, WriteError, answers as
+// RFC 6750 says: 401 with WWW-Authenticate: Bearer realm="...",
+// error="invalid_token", error_description="..." (no error attribute when the
+// request had no credentials), 400 invalid_request, 403 insufficient_scope
+// with scope="...", 503 with Retry-After, a JSON body and
+// Cache-Control: no-store. Descriptions are short and fixed; nothing from the
+// request is echoed.
+package middleware
