@@ -655,3 +655,65 @@ func BenchmarkIssue(b *testing.B) {
 		})
 	}
 }
+
+// The gate accepts the Issuer's tokens, with the Issuer as its KeySource.
+func TestIssuerThroughGate(t *testing.T) {
+	for _, tt := range []struct{ name, key, alg string }{{"RS256", "rsa", RS256}, {"PS256", "rsa", PS256}, {"ES256", "p256", ES256}, {"EdDSA", "ed", EdDSA}} {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := newIssClock()
+			iss := newTestIssuer(t, issKey(t, tt.key), tt.alg, clock)
+			g, err := NewGate(GateConfig{Keys: iss, Algorithms: []string{tt.alg}, Issuer: "https://issuer.example", Audience: "api", Now: clock.Now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tok, meta, err := iss.Issue("alice", TokenOptions{Roles: []string{"user"}, Scope: []string{"read"}, SessionID: "fam"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := g.Verify(context.Background(), tok)
+			if err != nil {
+				t.Fatalf("gate: %v", err)
+			}
+			if c.Subject != "alice" || c.JTI != meta.JTI || c.KID != meta.KID || !c.HasRole("user") || !c.HasScope("read") || !c.Expiry.Equal(meta.Expiry) {
+				t.Errorf("claims %+v", c)
+			}
+			if sid, ok := c.Get("sid"); !ok || string(sid) != `"fam"` {
+				t.Errorf("sid %s %v", sid, ok)
+			}
+			clock.Advance(15*time.Minute + time.Hour)
+			if _, err := g.Verify(context.Background(), tok); err == nil {
+				t.Error("gate accepts an expired token")
+			}
+		})
+	}
+}
+
+// Across a rotation, the gate accepts tokens of both keys until the old
+// key's last token expires, then refuses that key.
+func TestIssuerRotationThroughGate(t *testing.T) {
+	clock := newIssClock()
+	iss := newTestIssuer(t, issKey(t, "p256"), "", clock)
+	g, err := NewGate(GateConfig{Keys: iss, Algorithms: []string{ES256, EdDSA}, Issuer: "https://issuer.example", Audience: "api",
+		Now: clock.Now, CacheSize: -1, Leeway: time.Nanosecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldTok, _, _ := iss.Issue("alice", TokenOptions{TTL: time.Hour})
+	if err := iss.Rotate(issKey(t, "ed"), "", ""); err != nil {
+		t.Fatal(err)
+	}
+	newTok, _, _ := iss.Issue("bob", TokenOptions{})
+	for _, tok := range []string{oldTok, newTok} {
+		if _, err := g.Verify(context.Background(), tok); err != nil {
+			t.Fatalf("right after Rotate: %v", err)
+		}
+	}
+	clock.Advance(time.Hour - time.Second)
+	if _, err := g.Verify(context.Background(), oldTok); err != nil {
+		t.Fatalf("old token before its expiry: %v", err)
+	}
+	clock.Advance(time.Second)
+	if _, err := iss.LookupKey(context.Background(), issParse(t, oldTok).header["kid"].(string), ES256); !errors.Is(err, ErrKeyNotFound) {
+		t.Errorf("old key still published after its last token expired: %v", err)
+	}
+}

@@ -113,6 +113,11 @@ type remoteKeys struct {
 type fetchCall struct {
 	done chan struct{}
 	err  error
+	// waitUntil is when lookups stop waiting for this fetch: its start plus
+	// LookupTimeout, the same for every lookup, so that a request that looks
+	// up several times (the gate tries each allowed alg for an unknown kid)
+	// still waits at most LookupTimeout in all.
+	waitUntil time.Time
 }
 
 // NewRemoteJWKS validates cfg, fetches the set once and starts the
@@ -221,8 +226,9 @@ func sameHostRedirects(req *http.Request, via []*http.Request) error {
 // LookupKey implements KeySource. A known key is answered from the last
 // fetched set without I/O, and so is a known kid with another alg
 // (ErrKeyNotFound). An unknown kid (or no set at all) triggers one
-// fetch per UnknownKIDInterval, shared by concurrent lookups, which the
-// lookup waits for at most LookupTimeout (or until ctx is done); then it
+// fetch per UnknownKIDInterval, shared by concurrent lookups, which they wait
+// for until LookupTimeout after it started at the latest (or until ctx is
+// done); then the lookup
 // answers from whatever keys are held: ErrKeyNotFound if the key is still
 // unknown, ErrKeysUnavailable if no fetch has ever succeeded.
 func (r *RemoteJWKS) LookupKey(ctx context.Context, kid, alg string) (*Key, error) {
@@ -236,9 +242,11 @@ func (r *RemoteJWKS) LookupKey(ctx context.Context, kid, alg string) (*Key, erro
 		}
 	}
 	if c := r.unknownKIDFetch(); c != nil {
-		t := time.NewTimer(r.lookupTimeout)
-		r.wait(c, t.C, ctx.Done())
-		t.Stop()
+		if d := time.Until(c.waitUntil); d > 0 {
+			t := time.NewTimer(d)
+			r.wait(c, t.C, ctx.Done())
+			t.Stop()
+		}
 	}
 	s := r.snap.Load()
 	if s == nil {
@@ -372,7 +380,7 @@ func (r *RemoteJWKS) startFetchLocked() *fetchCall {
 	if r.closed {
 		return closedFetch()
 	}
-	c := &fetchCall{done: make(chan struct{})}
+	c := &fetchCall{done: make(chan struct{}), waitUntil: time.Now().Add(r.lookupTimeout)}
 	r.inflight.Store(c)
 	r.wg.Add(1)
 	go func() {

@@ -539,3 +539,61 @@ func FuzzCacheMaxAge(f *testing.F) {
 		}
 	})
 }
+
+// Through the gate: tokens of a remote issuer verify; a JWKS down from the
+// start is a 503, not a 401; and an unknown kid with a hanging JWKS server
+// holds the request about one LookupTimeout, however many algorithms the
+// gate tries for it.
+func TestRemoteJWKSThroughGate(t *testing.T) {
+	iss := newTestIssuer(t, issKey(t, "p256"), "", nil)
+	up := httptest.NewServer(iss.JWKSHandler())
+	t.Cleanup(up.Close)
+	algs := []string{RS256, RS384, PS256, ES256, ES384, EdDSA}
+	gate := func(t *testing.T, r *RemoteJWKS) *Gate {
+		g, err := NewGate(GateConfig{Keys: r, Algorithms: algs, Issuer: "https://issuer.example", Audience: "api"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g
+	}
+	tok, _, err := iss.Issue("alice", TokenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("verifies", func(t *testing.T) {
+		r, err := NewRemoteJWKS(context.Background(), RemoteJWKSConfig{URL: up.URL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		if c, err := gate(t, r).Verify(context.Background(), tok); err != nil || c.Subject != "alice" {
+			t.Fatalf("Verify: %v", err)
+		}
+	})
+	t.Run("unavailable is 503", func(t *testing.T) {
+		down := newRJServer(t)
+		down.with(func(s *rjServer) { s.status = 500 })
+		r := newRJ(t, down.URL, newIssClock(), nil)
+		_, err := gate(t, r).Verify(context.Background(), tok)
+		var ge *Error
+		if !errors.As(err, &ge) || ge.Status != http.StatusServiceUnavailable || ge.Reason != ReasonKeysUnavailable {
+			t.Fatalf("Verify with no keys: %v, want a 503 keys_unavailable", err)
+		}
+	})
+	t.Run("hanging server", func(t *testing.T) {
+		srv := newRJServer(t, rjKey(t, "other", ES256, "p256b"))
+		r := newRJ(t, srv.URL, newIssClock(), func(c *RemoteJWKSConfig) { c.LookupTimeout = time.Second })
+		release := make(chan struct{})
+		srv.with(func(s *rjServer) { s.block = release })
+		t.Cleanup(func() { close(release) })
+		start := time.Now()
+		if _, err := gate(t, r).Verify(context.Background(), tok); err == nil {
+			t.Fatal("a token of an unknown kid verified")
+		}
+		// One LookupTimeout is 1 s; one per algorithm tried would be 6 s.
+		if d := time.Since(start); d > 4*time.Second {
+			t.Errorf("Verify took %v with a hanging JWKS server", d)
+		}
+	})
+}
