@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"time"
@@ -35,22 +36,19 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// A locked-out client or account is refused before the password is checked.
-	if d, err := a.guard.CheckLogin(r, req.Username); err != nil || !d.Allowed {
-		retry := d.RetryAfter
-		if err != nil {
-			retry = time.Minute
-		}
+	// (On a store error CheckLogin reports locked: logins fail closed.)
+	if retry, locked, _ := a.guard.CheckLogin(r, req.Username); locked {
 		writeRetry(w, retry, "too many failed logins")
 		return
 	}
 	roles, err := a.users.authenticate(req.Username, req.Password)
 	if err != nil {
-		a.guard.LoginFailed(r, req.Username)
+		_ = a.guard.LoginFailed(r, req.Username) // a store error was recorded by the guard
 		a.audit.Record(r, auditlog.Event{Name: auditlog.LoginFailure, Reason: "bad_credentials", Status: http.StatusUnauthorized})
 		writeError(w, http.StatusUnauthorized, "invalid_credentials", "wrong username or password")
 		return
 	}
-	a.guard.LoginSucceeded(r, req.Username)
+	_ = a.guard.LoginSucceeded(r, req.Username)
 	a.audit.Record(r, auditlog.Event{Name: auditlog.LoginSuccess, Sub: req.Username, Status: http.StatusOK})
 
 	refresh, fam, err := a.refresh.Start(r.Context(), req.Username, roles)
@@ -117,7 +115,7 @@ func (a *app) logout(w http.ResponseWriter, r *http.Request) {
 		a.storeError(w, r, err)
 		return
 	}
-	if sid, ok := claims.String("sid"); ok && sid != "" {
+	if sid := sessionID(claims); sid != "" {
 		if err := a.refresh.RevokeFamily(r.Context(), sid); err != nil {
 			a.storeError(w, r, err)
 			return
@@ -167,4 +165,18 @@ func (a *app) storeError(w http.ResponseWriter, r *http.Request, err error) {
 	a.log.Warn().Err(err).Str("path", r.URL.Path).Msg("store unavailable")
 	w.Header().Set("Retry-After", "5")
 	writeError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "try again later")
+}
+
+// sessionID returns the "sid" claim the example puts in every access token:
+// the id of the refresh family the token was issued with.
+func sessionID(c *middleware.Claims) string {
+	raw, ok := c.Get("sid")
+	if !ok {
+		return ""
+	}
+	var sid string
+	if json.Unmarshal(raw, &sid) != nil {
+		return ""
+	}
+	return sid
 }

@@ -163,17 +163,26 @@ func newApp(ctx context.Context, cfg *config, logw io.Writer) (*app, error) {
 		return nil, fmt.Errorf("-login-attempts: %w", err)
 	}
 	var store ratelimit.Store
+	var guardStore ratelimit.GuardStore
 	if rdb != nil {
 		if store, err = ratelimit.NewRedisStore(rdb, ratelimit.RedisOptions{}); err != nil {
 			return nil, err
 		}
+		if guardStore, err = ratelimit.NewGuardRedisStore(rdb, ratelimit.RedisOptions{}); err != nil {
+			return nil, err
+		}
 	} else {
-		store = ratelimit.NewMemoryStore(ratelimit.MemoryOptions{})
+		if store, err = ratelimit.NewMemoryStore(ratelimit.MemoryOptions{}); err != nil {
+			return nil, err
+		}
+		if guardStore, err = ratelimit.NewGuardMemoryStore(ratelimit.MemoryOptions{}); err != nil {
+			return nil, err
+		}
 	}
 	if a.limiter, err = ratelimit.New(ratelimit.Config{Store: store, Limit: limit, Identifier: a.ident, Name: "api", Audit: a.audit}); err != nil {
 		return nil, fmt.Errorf("-rate: %w", err)
 	}
-	if a.guard, err = ratelimit.NewGuard(ratelimit.GuardConfig{Store: store, Identifier: a.ident, LoginPerClient: loginLimit, Audit: a.audit}); err != nil {
+	if a.guard, err = ratelimit.NewGuard(ratelimit.GuardConfig{Store: guardStore, Identifier: a.ident, LoginPerClient: loginLimit, Audit: a.audit}); err != nil {
 		return nil, fmt.Errorf("-login-attempts: %w", err)
 	}
 
@@ -190,6 +199,7 @@ func newApp(ctx context.Context, cfg *config, logw io.Writer) (*app, error) {
 
 // Close releases background work and connections.
 func (a *app) Close() {
+	a.audit.Flush() // pending counts of suppressed threat events
 	for i := len(a.closers) - 1; i >= 0; i-- {
 		a.closers[i]()
 	}
@@ -281,7 +291,10 @@ func (a *app) apiHandler() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	reqlog := auditlog.NewRequestLogger(a.audit, auditlog.RequestLogOptions{})
+	reqlog, err := auditlog.NewRequestLogger(a.audit, auditlog.RequestLogOptions{})
+	if err != nil {
+		return nil, err
+	}
 
 	r := chi.NewRouter()
 	r.Use(reqlog.Handler, a.ident.Handler, hdrs.Handler, corsMW.Handler, a.limiter.Handler)
