@@ -7,18 +7,19 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
-	"encoding/asn1"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // DefaultAccessTTL is the lifetime of an access token when neither
@@ -460,33 +461,38 @@ func (k *issuerKey) sign(signingInput []byte) ([]byte, error) {
 		}
 		return k.signer.Sign(rand.Reader, digest, opts)
 	case ES256, ES384, ES512:
-		var r, s *big.Int
+		var der []byte
+		var err error
 		if priv, ok := k.signer.(*ecdsa.PrivateKey); ok {
-			var err error
-			if r, s, err = ecdsa.Sign(rand.Reader, priv, digest); err != nil {
-				return nil, err
-			}
+			der, err = ecdsa.SignASN1(rand.Reader, priv, digest)
 		} else {
-			der, err := k.signer.Sign(rand.Reader, digest, k.pub.hash)
-			if err != nil {
-				return nil, err
-			}
-			var sig struct{ R, S *big.Int }
-			if rest, err := asn1.Unmarshal(der, &sig); err != nil || len(rest) > 0 {
-				return nil, errors.New("signer returned a malformed ECDSA signature")
-			}
-			r, s = sig.R, sig.S
+			der, err = k.signer.Sign(rand.Reader, digest, k.pub.hash)
 		}
-		n := k.pub.esSize
-		if r.Sign() <= 0 || s.Sign() <= 0 || r.BitLen() > 8*n || s.BitLen() > 8*n {
-			return nil, errors.New("ECDSA signature out of range")
+		if err != nil {
+			return nil, err
 		}
-		out := make([]byte, 2*n)
-		r.FillBytes(out[:n])
-		s.FillBytes(out[n:])
-		return out, nil
+		return ecdsaRaw(der, k.pub.esSize)
 	}
 	return nil, fmt.Errorf("unsupported algorithm %q", k.pub.alg)
+}
+
+// ecdsaRaw converts an ASN.1 ECDSA signature to the JWS form: r and s as
+// fixed-width big-endian integers of n bytes each (RFC 7518 §3.4).
+func ecdsaRaw(der []byte, n int) ([]byte, error) {
+	var r, s []byte
+	in := cryptobyte.String(der)
+	var seq cryptobyte.String
+	if !in.ReadASN1(&seq, cbasn1.SEQUENCE) || !in.Empty() ||
+		!seq.ReadASN1Integer(&r) || !seq.ReadASN1Integer(&s) || !seq.Empty() {
+		return nil, errors.New("malformed ECDSA signature")
+	}
+	if len(r) > n || len(s) > n || (len(r) == 1 && r[0] == 0) || (len(s) == 1 && s[0] == 0) {
+		return nil, errors.New("ECDSA signature out of range")
+	}
+	out := make([]byte, 2*n)
+	copy(out[n-len(r):n], r)
+	copy(out[2*n-len(s):], s)
+	return out, nil
 }
 
 const claimHexDigits = "0123456789abcdef"

@@ -13,10 +13,14 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math/big"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // Test keys are generated once per test binary: RSA generation is slow.
@@ -715,5 +719,46 @@ func TestIssuerRotationThroughGate(t *testing.T) {
 	clock.Advance(time.Second)
 	if _, err := iss.LookupKey(context.Background(), issParse(t, oldTok).header["kid"].(string), ES256); !errors.Is(err, ErrKeyNotFound) {
 		t.Errorf("old key still published after its last token expired: %v", err)
+	}
+}
+
+func TestEcdsaRaw(t *testing.T) {
+	der := func(r, s []byte) []byte {
+		var b cryptobyte.Builder
+		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+			b.AddASN1BigInt(new(big.Int).SetBytes(r))
+			b.AddASN1BigInt(new(big.Int).SetBytes(s))
+		})
+		return b.BytesOrPanic()
+	}
+	short := []byte{0x01, 0x02}                    // padded to 32 bytes
+	high := bytes.Repeat([]byte{0xff}, 32)         // needs a leading zero in DER
+	long := append([]byte{1}, make([]byte, 32)...) // 33 bytes: too wide for P-256
+	tests := []struct {
+		name string
+		der  []byte
+		want []byte
+	}{
+		{"short r padded", der(short, high), append(append(make([]byte, 30), short...), high...)},
+		{"full width", der(high, short), append(append(append([]byte(nil), high...), make([]byte, 30)...), short...)},
+		{"r too wide", der(long, short), nil},
+		{"zero s", der(short, nil), nil},
+		{"trailing data", append(der(short, short), 0), nil},
+		{"not DER", []byte{0x30, 0x03, 0x02}, nil},
+		{"empty", nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ecdsaRaw(tt.der, 32)
+			if tt.want == nil {
+				if err == nil {
+					t.Fatalf("no error, got %x", got)
+				}
+				return
+			}
+			if err != nil || !bytes.Equal(got, tt.want) {
+				t.Fatalf("got %x, %v; want %x", got, err, tt.want)
+			}
+		})
 	}
 }
