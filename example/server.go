@@ -32,6 +32,9 @@ import (
 	"github.com/apiguard/apiguard/ratelimit"
 )
 
+// realm is the RFC 6750 realm of every WWW-Authenticate the example sends.
+const realm = "apiguard-example"
+
 // app holds everything the example server is built from.
 type app struct {
 	cfg   *config
@@ -187,7 +190,7 @@ func newApp(ctx context.Context, cfg *config, logw io.Writer) (*app, error) {
 	}
 
 	a.auth, err = middleware.NewAuthenticator(middleware.AuthConfig{
-		Gate: a.gate, Realm: "apiguard-example", Audit: a.audit,
+		Gate: a.gate, Realm: realm, Audit: a.audit,
 		OnFailure: func(r *http.Request, _ *middleware.Error) { a.guard.TokenFailed(r) },
 	})
 	if err != nil {
@@ -313,7 +316,7 @@ func (a *app) apiHandler() (http.Handler, error) {
 		r.Use(a.guard.Handler, a.auth.Handler)
 		r.Post("/auth/logout", a.logout)
 		r.Get("/api/me", a.me)
-		r.With(middleware.RequireRoles("admin")).Get("/api/admin", a.admin)
+		r.With(middleware.RequireRolesWith(middleware.GuardOptions{Realm: realm}, "admin")).Get("/api/admin", a.admin)
 	})
 	return r, nil
 }

@@ -1,0 +1,173 @@
+package main
+
+import (
+	"bufio"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apiguard/apiguard/internal/redistest"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// writeTestKey writes a fresh P-256 PKCS#8 key for -key and returns its path.
+func writeTestKey(t *testing.T) string {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "key.pem")
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestClusterOnRedis runs two instances of the example on one real Redis:
+// a logout on the first is refused by the second within a second, and a
+// refresh token spent on one is spent on the other.
+func TestClusterOnRedis(t *testing.T) {
+	rs := redistest.Start(t)
+	key := writeTestKey(t)
+	args := []string{"-redis", rs.URL(), "-key", key, "-client-secret", strings.Repeat("s", 32)}
+	one, two := newTestServer(t, args...), newTestServer(t, args...)
+
+	tok := one.login("alice", "alice-password")
+	if res := two.do("GET", "/api/me", tok.access, nil); res.status != 200 {
+		t.Fatalf("instance two does not accept instance one's token: %d %s", res.status, res.raw)
+	}
+	if res := one.do("POST", "/auth/logout", tok.access, nil); res.status != 204 {
+		t.Fatalf("logout: %d %s", res.status, res.raw)
+	}
+	deadline := time.Now().Add(time.Second)
+	for {
+		res := two.do("GET", "/api/me", tok.access, nil)
+		if res.status == 401 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("instance two still accepts a token logged out on instance one after 1s: %d", res.status)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	// A refresh spent on one is spent on two (and the reuse revokes the family).
+	tok = one.login("admin", "admin-password")
+	res := one.do("POST", "/auth/refresh", "", map[string]string{"refresh_token": tok.refresh})
+	if res.status != 200 {
+		t.Fatalf("refresh on one: %d %s", res.status, res.raw)
+	}
+	next := res.body["refresh_token"].(string)
+	if res := two.do("POST", "/auth/refresh", "", map[string]string{"refresh_token": tok.refresh}); res.status != 400 || res.body["error"] != "invalid_grant" {
+		t.Fatalf("spent token on two: %d %s", res.status, res.raw)
+	}
+	if res := one.do("POST", "/auth/refresh", "", map[string]string{"refresh_token": next}); res.status != 400 {
+		t.Fatalf("the reuse on two must revoke the family everywhere, got %d %s", res.status, res.raw)
+	}
+}
+
+// TestAuditLogHoldsNoSecrets runs the whole example flow, attacks included,
+// and checks that no token, refresh token, password or key reaches the log or
+// the metrics, and that every log line is one JSON object.
+func TestAuditLogHoldsNoSecrets(t *testing.T) {
+	keyPath := writeTestKey(t)
+	ts := newTestServer(t, "-key", keyPath, "-login-attempts", "3/15m")
+	keyPEM, _ := os.ReadFile(keyPath)
+	secrets := []string{"alice-password", "admin-password", "wrong-password-XYZ"}
+	// The key's base64 body lines are secrets too.
+	for _, line := range strings.Split(string(keyPEM), "\n") {
+		if len(line) > 20 && !strings.HasPrefix(line, "-----") {
+			secrets = append(secrets, line)
+		}
+	}
+
+	alice := ts.login("alice", "alice-password")
+	admin := ts.login("admin", "admin-password")
+	secrets = append(secrets, alice.access, alice.refresh, admin.access, admin.refresh)
+	ts.do("GET", "/api/me?access_token="+alice.access, alice.access, nil)
+	ts.do("GET", "/api/admin", alice.access, nil)
+	res := ts.do("POST", "/auth/refresh", "", map[string]string{"refresh_token": alice.refresh})
+	newRefresh, _ := res.body["refresh_token"].(string)
+	newAccess, _ := res.body["access_token"].(string)
+	secrets = append(secrets, newRefresh, newAccess)
+	ts.do("POST", "/auth/refresh", "", map[string]string{"refresh_token": alice.refresh}) // reuse
+	for i := 0; i < 4; i++ {
+		ts.do("POST", "/auth/login", "", map[string]string{"username": "alice", "password": "wrong-password-XYZ"})
+	}
+	// Attacks: alg none, an embedded key, a forged signature, a key URL.
+	parts := strings.Split(admin.access, ".")
+	for _, forged := range []string{
+		"eyJhbGciOiJub25lIiwidHlwIjoiYXQrand0In0." + parts[1] + ".",
+		"eyJhbGciOiJFUzI1NiIsImp3ayI6e30sInR5cCI6ImF0K2p3dCJ9." + parts[1] + "." + parts[2],
+		parts[0] + "." + parts[1] + ".AAAA" + parts[2][4:],
+		"eyJhbGciOiJFUzI1NiIsImprdSI6Imh0dHBzOi8vZXZpbC50ZXN0L2p3a3MiLCJ0eXAiOiJhdCtqd3QifQ." + parts[1] + "." + parts[2],
+	} {
+		secrets = append(secrets, forged)
+		if res := ts.do("GET", "/api/me", forged, nil, "User-Agent", "evil\" {\"event\":\"login_success\"}"); res.status != 401 {
+			t.Errorf("forged token: %d", res.status)
+		}
+	}
+	ts.do("POST", "/auth/logout", admin.access, nil)
+
+	logs := ts.log.String()
+	sc := bufio.NewScanner(strings.NewReader(logs))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	events := map[string]int{}
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("log line is not one JSON object: %v\n%s", err, sc.Text())
+		}
+		if ev, ok := m["event"].(string); ok {
+			events[ev]++
+		}
+	}
+	for _, want := range []string{"login_success", "login_failure", "token_issued", "token_refresh", "refresh_reuse", "token_rejected", "security_threat", "token_revoked", "lockout", "request"} {
+		if events[want] == 0 {
+			t.Errorf("no %q event in the audit log (events: %v)", want, events)
+		}
+	}
+	if events["login_success"] != 2 {
+		t.Errorf("login_success = %d, want 2: a forged line got in?", events["login_success"])
+	}
+
+	rec := httptest.NewRecorder()
+	promhttp.HandlerFor(ts.app.metrics, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	metrics, _ := io.ReadAll(rec.Body)
+	if !strings.Contains(string(metrics), "apiguard_events_total") {
+		t.Error("metrics do not count events")
+	}
+	for _, s := range secrets {
+		if s == "" {
+			continue
+		}
+		if strings.Contains(logs, s) {
+			t.Errorf("the audit log contains a secret: %.20s…", s)
+		}
+		if strings.Contains(string(metrics), s) {
+			t.Errorf("the metrics contain a secret: %.20s…", s)
+		}
+		// Also any long fragment (a signature or payload segment).
+		for _, part := range strings.Split(s, ".") {
+			if len(part) >= 16 && strings.Contains(logs, part) {
+				t.Errorf("the audit log contains a token segment: %.20s…", part)
+			}
+		}
+	}
+}
