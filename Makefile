@@ -30,3 +30,17 @@ fuzz:
 ## lint: go vet, a gofmt check, and staticcheck when it can be installed
 lint:
 	bash .ci/lint
+
+.PHONY: observatory e2e load run-cluster
+
+## observatory: serve the example over local TLS on 127.0.0.1:443 (+ a redirect on :80) and grade it with the MDN HTTP Observatory; fails below A+
+observatory:
+	bash .ci/observatory
+
+## e2e: browser test of the example and its demo page (needs chromium and node >= 20; skips without them outside CI)
+e2e:
+	bash .ci/e2e
+
+## load: wrk against the example: /healthz vs /api/me with one token (cache hits) and many (misses)
+load:
+	bash .ci/load
