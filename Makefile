@@ -44,3 +44,7 @@ e2e:
 ## load: wrk against the example: /healthz vs /api/me with one token (cache hits) and many (misses)
 load:
 	bash .ci/load
+
+## run-cluster: a local redis-server and two example instances sharing it (:8080 with the demo on :8081, and :8082)
+run-cluster:
+	bash .ci/run-cluster
