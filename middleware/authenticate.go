@@ -149,6 +149,9 @@ func (a *Authenticator) Authenticate(r *http.Request) (*Claims, error) {
 	if e != nil {
 		return nil, e
 	}
+	if c == nil {
+		return nil, nil
+	}
 	return c, nil
 }
 
@@ -163,7 +166,17 @@ func (a *Authenticator) authenticate(r *http.Request) (*Claims, string, *Error) 
 		}
 		return nil, "", newError(ReasonNoToken, nil)
 	}
-	c, e := a.gate.verify(r.Context(), token)
+	now := a.gate.now()
+	if c, ok := a.gate.cached(token, now); ok {
+		if e := a.gate.checkRevoked(c); e != nil {
+			return nil, token, e
+		}
+		return c, token, nil
+	}
+	if src == fromHeader && !isB64Token(token) {
+		return nil, "", newError(ReasonMalformedHeader, nil)
+	}
+	c, e := a.gate.verifyMiss(r.Context(), token, now)
 	return c, token, e
 }
 

@@ -13,6 +13,18 @@ import (
 // Values longer than max plus room for the scheme are refused before they are
 // scanned.
 func bearerFromHeader(v string, max int) (token string, isBearer bool, reason Reason) {
+	token, isBearer, reason = bearerCandidate(v, max)
+	if token != "" && !isB64Token(token) {
+		return "", true, ReasonMalformedHeader
+	}
+	return token, isBearer, reason
+}
+
+// bearerCandidate is bearerFromHeader without the b64token syntax check of a
+// non-empty token, which the Authenticator makes only on a validation-cache
+// miss: every cached token passed the stricter compact-form check, and
+// skipping a second scan of it keeps a hit cheap.
+func bearerCandidate(v string, max int) (token string, isBearer bool, reason Reason) {
 	if len(v) > max+maxSchemeOverhead {
 		return "", true, ReasonTokenTooLarge
 	}
@@ -28,7 +40,7 @@ func bearerFromHeader(v string, max int) (token string, isBearer bool, reason Re
 		i++
 	}
 	token = v[i:]
-	if !isB64Token(token) {
+	if token == "" {
 		return "", true, ReasonMalformedHeader
 	}
 	if len(token) > max {
@@ -46,13 +58,10 @@ const maxSchemeOverhead = 64
 func isB64Token(s string) bool {
 	i := 0
 	for i < len(s) {
-		c := s[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/' {
-			i++
-			continue
+		if k := tokenClass[s[i]]; k == cOther || k == cPad {
+			break
 		}
-		break
+		i++
 	}
 	if i == 0 {
 		return false
@@ -93,7 +102,8 @@ const (
 )
 
 // extract finds the one token of r. It returns fromNone with no reason when
-// r carries no bearer credentials.
+// r carries no bearer credentials. A token from the Authorization header has
+// not had its b64token syntax checked yet (see bearerCandidate).
 func (a *Authenticator) extract(r *http.Request) (string, source, Reason) {
 	max := a.gate.maxSize
 	var token string
@@ -101,7 +111,7 @@ func (a *Authenticator) extract(r *http.Request) (string, source, Reason) {
 	switch hv := r.Header["Authorization"]; len(hv) {
 	case 0:
 	case 1:
-		t, isBearer, reason := bearerFromHeader(hv[0], max)
+		t, isBearer, reason := bearerCandidate(hv[0], max)
 		if reason != "" {
 			return "", fromHeader, reason
 		}
@@ -173,4 +183,29 @@ func (a *Authenticator) csrfOK(r *http.Request) bool {
 		}
 	}
 	return false
+}
+
+// Byte classes of the token syntaxes.
+const (
+	cOther  uint8 = iota
+	cB64URL       // A-Z a-z 0-9 - _
+	cDot          // .
+	cStd          // + /
+	cPad          // =
+	cTilde        // ~
+)
+
+// tokenClass classifies every byte for the b64token and compact-form scans.
+// It is a read-only lookup table.
+var tokenClass = [256]uint8{
+	'a': cB64URL, 'b': cB64URL, 'c': cB64URL, 'd': cB64URL, 'e': cB64URL, 'f': cB64URL, 'g': cB64URL,
+	'h': cB64URL, 'i': cB64URL, 'j': cB64URL, 'k': cB64URL, 'l': cB64URL, 'm': cB64URL, 'n': cB64URL,
+	'o': cB64URL, 'p': cB64URL, 'q': cB64URL, 'r': cB64URL, 's': cB64URL, 't': cB64URL, 'u': cB64URL,
+	'v': cB64URL, 'w': cB64URL, 'x': cB64URL, 'y': cB64URL, 'z': cB64URL, 'A': cB64URL, 'B': cB64URL,
+	'C': cB64URL, 'D': cB64URL, 'E': cB64URL, 'F': cB64URL, 'G': cB64URL, 'H': cB64URL, 'I': cB64URL,
+	'J': cB64URL, 'K': cB64URL, 'L': cB64URL, 'M': cB64URL, 'N': cB64URL, 'O': cB64URL, 'P': cB64URL,
+	'Q': cB64URL, 'R': cB64URL, 'S': cB64URL, 'T': cB64URL, 'U': cB64URL, 'V': cB64URL, 'W': cB64URL,
+	'X': cB64URL, 'Y': cB64URL, 'Z': cB64URL, '0': cB64URL, '1': cB64URL, '2': cB64URL, '3': cB64URL,
+	'4': cB64URL, '5': cB64URL, '6': cB64URL, '7': cB64URL, '8': cB64URL, '9': cB64URL, '-': cB64URL,
+	'_': cB64URL, '.': cDot, '+': cStd, '/': cStd, '=': cPad, '~': cTilde,
 }

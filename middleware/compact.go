@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"encoding/base64"
+	"strings"
 	"unsafe"
 )
 
@@ -21,49 +22,42 @@ type compact struct {
 // '\r' and '\n' refused by the scan, decoding is then one-to-one, so
 // re-encoding gives back the same text).
 //
-// The scan is a single pass that stops at the first bad byte or the third
-// dot, so hostile input costs at most one look at each byte.
+// Hostile input costs linear time: the dots are found with IndexByte (the
+// search stops at the third), the decoder stops at its first bad byte, and
+// only a refused token is scanned once more, by classify, to name the
+// reason.
 func parseCompact(token string, max int, enc *base64.Encoding) (compact, Reason) {
 	if len(token) > max {
 		return compact{}, ReasonTokenTooLarge
 	}
-	dot1, dot2 := -1, -1
-	for i := 0; i < len(token); i++ {
-		c := token[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_':
-		case c == '.':
-			switch {
-			case dot1 < 0:
-				dot1 = i
-			case dot2 < 0:
-				dot2 = i
-			default:
-				return compact{}, ReasonMalformed
-			}
-		case c == '=' || c == '+' || c == '/':
-			return compact{}, ReasonBadBase64
-		default:
-			return compact{}, ReasonMalformed
-		}
+	// Find the dots with the vectorized IndexByte; a third dot fails at once.
+	dot1 := strings.IndexByte(token, '.')
+	if dot1 <= 0 {
+		return compact{}, ReasonMalformed
 	}
-	if dot2 < 0 || dot1 == 0 || dot2 == dot1+1 || dot2 == len(token)-1 {
+	dot2 := strings.IndexByte(token[dot1+1:], '.') + dot1 + 1
+	if dot2 == dot1 || dot2 == dot1+1 || dot2 == len(token)-1 || strings.IndexByte(token[dot2+1:], '.') >= 0 {
+		return compact{}, ReasonMalformed
+	}
+	// The decoder refuses every byte outside [A-Za-z0-9_-] except '\r' and
+	// '\n', which it skips: refuse those here, so decoding is one-to-one.
+	if strings.IndexByte(token, '\n') >= 0 || strings.IndexByte(token, '\r') >= 0 {
 		return compact{}, ReasonMalformed
 	}
 	h, p, s := token[:dot1], token[dot1+1:dot2], token[dot2+1:]
 	if len(h)%4 == 1 || len(p)%4 == 1 || len(s)%4 == 1 {
-		return compact{}, ReasonBadBase64
+		return compact{}, classify(token)
 	}
 	hn, pn, sn := enc.DecodedLen(len(h)), enc.DecodedLen(len(p)), enc.DecodedLen(len(s))
 	buf := make([]byte, hn+pn+sn)
 	if n, err := enc.Decode(buf[:hn], view(h)); err != nil || n != hn {
-		return compact{}, ReasonBadBase64
+		return compact{}, classify(token)
 	}
 	if n, err := enc.Decode(buf[hn:hn+pn], view(p)); err != nil || n != pn {
-		return compact{}, ReasonBadBase64
+		return compact{}, classify(token)
 	}
 	if n, err := enc.Decode(buf[hn+pn:], view(s)); err != nil || n != sn {
-		return compact{}, ReasonBadBase64
+		return compact{}, classify(token)
 	}
 	return compact{
 		header:       unsafe.String(&buf[0], hn),
@@ -78,4 +72,31 @@ func parseCompact(token string, max int, enc *base64.Encoding) (compact, Reason)
 // never write their input.
 func view(s string) []byte {
 	return unsafe.Slice(unsafe.StringData(s), len(s))
+}
+
+// classify names why a token the fast path refused is not a canonical
+// compact JWS, in one pass that stops at the first bad byte or third dot.
+func classify(token string) Reason {
+	dots, seg := 0, 0
+	lens := [3]int{}
+	for i := 0; i < len(token); i++ {
+		switch tokenClass[token[i]] {
+		case cB64URL:
+			lens[seg]++
+		case cDot:
+			if dots++; dots == 3 {
+				return ReasonMalformed
+			}
+			seg++
+		case cStd, cPad:
+			return ReasonBadBase64
+		default:
+			return ReasonMalformed
+		}
+	}
+	if dots != 2 || lens[0] == 0 || lens[1] == 0 || lens[2] == 0 {
+		return ReasonMalformed
+	}
+	// Right alphabet and shape: the length or the unused bits are wrong.
+	return ReasonBadBase64
 }

@@ -193,17 +193,29 @@ func (g *Gate) Verify(ctx context.Context, token string) (*Claims, error) {
 }
 
 func (g *Gate) verify(ctx context.Context, token string) (*Claims, *Error) {
+	now := g.now()
+	if c, ok := g.cached(token, now); ok {
+		if e := g.checkRevoked(c); e != nil {
+			return nil, e
+		}
+		return c, nil
+	}
+	return g.verifyMiss(ctx, token, now)
+}
+
+// cached returns the claims of a token validated before and still live at
+// now. The caller must still check revocation.
+func (g *Gate) cached(token string, now time.Time) (*Claims, bool) {
+	if g.cache == nil || len(token) > g.maxSize {
+		return nil, false
+	}
+	return g.cache.get(token, now)
+}
+
+// verifyMiss runs every step of the gate but the cache lookup.
+func (g *Gate) verifyMiss(ctx context.Context, token string, now time.Time) (*Claims, *Error) {
 	if len(token) > g.maxSize {
 		return nil, newError(ReasonTokenTooLarge, nil)
-	}
-	now := g.now()
-	if g.cache != nil {
-		if c, ok := g.cache.get(token, now); ok {
-			if e := g.checkRevoked(c); e != nil {
-				return nil, e
-			}
-			return c, nil
-		}
 	}
 
 	// Shape.

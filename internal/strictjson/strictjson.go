@@ -87,37 +87,40 @@ func ParseHeader(s string, h *Header) error {
 	if err != nil {
 		return err
 	}
-	var names nameSet
+	var names nameSet // names other than the registered ones below
+	var seen uint16   // registered names seen, one bit each
 	for more := d.firstMember(); more; {
 		name, err := d.name()
 		if err != nil {
 			return err
 		}
-		if !names.add(name) {
+		bit := headerBit(name)
+		if bit == 0 && !names.add(name) || seen&bit != 0 {
 			return ErrDuplicate
 		}
-		switch name {
-		case "alg":
+		seen |= bit
+		switch bit {
+		case 1 << 0: // alg
 			h.Alg, err = d.stringMember(name)
-		case "kid":
+		case 1 << 1: // kid
 			h.Kid, err = d.stringMember(name)
-		case "typ":
+		case 1 << 2: // typ
 			h.Typ, err = d.stringMember(name)
-		case "cty":
+		case 1 << 3: // cty
 			h.Cty, err = d.stringMember(name)
-		case "crit":
+		case 1 << 4: // crit
 			h.HasCrit = true
 			h.Crit, err = d.stringArray(name, h.Crit[:0], false)
-		case "jku":
+		case 1 << 5: // jku
 			h.HasJKU = true
 			err = d.skipValue(1)
-		case "x5u":
+		case 1 << 6: // x5u
 			h.HasX5U = true
 			err = d.skipValue(1)
-		case "jwk":
+		case 1 << 7: // jwk
 			h.HasJWK = true
 			err = d.skipValue(1)
-		case "x5c":
+		case 1 << 8: // x5c
 			h.HasX5C = true
 			err = d.skipValue(1)
 		default:
@@ -168,23 +171,26 @@ func ParseClaims(s string, c *Claims) error {
 		return err
 	}
 	c.Aud, c.Roles, c.Scope = c.Aud[:0], c.Roles[:0], c.Scope[:0]
-	var names nameSet
+	var names nameSet // names other than the registered ones below
+	var seen uint16   // registered names seen, one bit each
 	for more := d.firstMember(); more; {
 		name, err := d.name()
 		if err != nil {
 			return err
 		}
-		if !names.add(name) {
+		bit := claimBit(name)
+		if bit == 0 && !names.add(name) || seen&bit != 0 {
 			return ErrDuplicate
 		}
-		switch name {
-		case "iss":
+		seen |= bit
+		switch bit {
+		case 1 << 0: // iss
 			c.Iss, err = d.stringMember(name)
-		case "sub":
+		case 1 << 1: // sub
 			c.Sub, err = d.stringMember(name)
-		case "jti":
+		case 1 << 2: // jti
 			c.Jti, err = d.stringMember(name)
-		case "aud":
+		case 1 << 3: // aud
 			c.HasAud = true
 			if d.peek() == '"' {
 				var a string
@@ -193,15 +199,15 @@ func ParseClaims(s string, c *Claims) error {
 			} else {
 				c.Aud, err = d.stringArray(name, c.Aud, true)
 			}
-		case "exp":
+		case 1 << 4: // exp
 			c.Exp, err = d.date(name)
-		case "nbf":
+		case 1 << 5: // nbf
 			c.Nbf, err = d.date(name)
-		case "iat":
+		case 1 << 6: // iat
 			c.Iat, err = d.date(name)
-		case "roles":
+		case 1 << 7: // roles
 			c.Roles, err = d.stringArray(name, c.Roles, true)
-		case "scope":
+		case 1 << 8: // scope
 			if d.peek() == '"' {
 				var sc string
 				sc, err = d.stringMember(name)
@@ -248,6 +254,56 @@ func Member(s, name string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// headerBit and claimBit give each registered name its own bit (0 for any
+// other name), so duplicates among them are found without comparing strings.
+func headerBit(name string) uint16 {
+	switch name {
+	case "alg":
+		return 1 << 0
+	case "kid":
+		return 1 << 1
+	case "typ":
+		return 1 << 2
+	case "cty":
+		return 1 << 3
+	case "crit":
+		return 1 << 4
+	case "jku":
+		return 1 << 5
+	case "x5u":
+		return 1 << 6
+	case "jwk":
+		return 1 << 7
+	case "x5c":
+		return 1 << 8
+	}
+	return 0
+}
+
+func claimBit(name string) uint16 {
+	switch name {
+	case "iss":
+		return 1 << 0
+	case "sub":
+		return 1 << 1
+	case "jti":
+		return 1 << 2
+	case "aud":
+		return 1 << 3
+	case "exp":
+		return 1 << 4
+	case "nbf":
+		return 1 << 5
+	case "iat":
+		return 1 << 6
+	case "roles":
+		return 1 << 7
+	case "scope":
+		return 1 << 8
+	}
+	return 0
 }
 
 // appendFields appends the space-separated words of s (RFC 6749 §3.3).
