@@ -591,27 +591,6 @@ func TestGateCacheMaxAge(t *testing.T) {
 	}
 }
 
-func TestCacheBounded(t *testing.T) {
-	c := newCache(128, time.Minute)
-	claims := &Claims{}
-	for i := 0; i < 10_000; i++ {
-		c.put("token-"+strconv.Itoa(i), claims, t0, t0.Add(time.Hour))
-	}
-	if n := c.len(); n > 128+cacheShards {
-		t.Fatalf("cache holds %d entries, cap 128", n)
-	}
-	if _, ok := c.get("token-9999", t0); !ok {
-		t.Fatal("the newest entry is missing")
-	}
-	if _, ok := c.get("token-9999", t0.Add(time.Minute)); ok {
-		t.Fatal("an entry outlived the TTL")
-	}
-	c.put("expired", claims, t0, t0)
-	if _, ok := c.get("expired", t0); ok {
-		t.Fatal("an already expired entry was stored")
-	}
-}
-
 func TestGateKidNotLookedUp(t *testing.T) {
 	k := fixtureKeys(t)
 	keys := &countingKeys{inner: testKeySource(t)}
