@@ -88,3 +88,36 @@ func TestGateConcurrent(t *testing.T) {
 		t.Fatalf("revoked token still accepted: %v", err)
 	}
 }
+
+// TestAuthenticatorRevokedOnHit checks the Handler's own cache-hit path
+// consults the revocation list.
+func TestAuthenticatorRevokedOnHit(t *testing.T) {
+	k := fixtureKeys(t)
+	rev := NewMemoryRevocationList(nil)
+	keys := &countingKeys{inner: testKeySource(t)}
+	a := newTestAuth(t, nil, func(c *GateConfig) {
+		c.CacheSize = 0
+		c.Revocation = rev
+		c.Keys = keys
+	})
+	tok := signJSON(t, RS256, k.rsa, hdrRS, claimsJSON())
+	req := func() *httptest.ResponseRecorder {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Authorization", "Bearer "+tok)
+		return serve(a, r).rec
+	}
+	if rec := req(); rec.Code != 204 {
+		t.Fatalf("first request: %d", rec.Code)
+	}
+	if rec := req(); rec.Code != 204 || keys.calls.Load() != 1 {
+		t.Fatalf("second request: %d, %d lookups (want a cache hit)", rec.Code, keys.calls.Load())
+	}
+	_ = rev.RevokeToken(context.Background(), testIss, "jti-0001", t0.Add(time.Hour))
+	rec := req()
+	if rec.Code != 401 || keys.calls.Load() != 1 {
+		t.Fatalf("after revocation: %d, %d lookups", rec.Code, keys.calls.Load())
+	}
+	if _, err := a.Authenticate(httptest.NewRequest("GET", "/", nil)); reasonOf(err) != ReasonNoToken {
+		t.Fatal(err)
+	}
+}
