@@ -10,8 +10,8 @@ import (
 // nothing else. isBearer is false when the value uses another scheme (Basic,
 // Digest...): for a bearer-protected resource that is no credentials at all.
 // A Bearer value with a missing or invalid token gives ReasonMalformedHeader.
-// Values longer than max plus room for the scheme are refused before they are
-// scanned.
+// Bearer values longer than max plus room for the scheme are refused before
+// they are scanned.
 func bearerFromHeader(v string, max int) (token string, isBearer bool, reason Reason) {
 	token, isBearer, reason = bearerCandidate(v, max)
 	if token != "" && !isB64Token(token) {
@@ -25,17 +25,15 @@ func bearerFromHeader(v string, max int) (token string, isBearer bool, reason Re
 // miss: every cached token passed the stricter compact-form check, and
 // skipping a second scan of it keeps a hit cheap.
 func bearerCandidate(v string, max int) (token string, isBearer bool, reason Reason) {
+	// The auth-scheme is a token ending at the first space or the end; only
+	// its first 7 bytes need a look.
+	if len(v) < 6 || !asciiEqualFold(v[:6], "Bearer") || len(v) > 6 && v[6] != ' ' {
+		return "", false, ""
+	}
 	if len(v) > max+maxSchemeOverhead {
 		return "", true, ReasonTokenTooLarge
 	}
-	// The auth-scheme is a token: it ends at the first space or the end.
-	i := 0
-	for i < len(v) && v[i] != ' ' {
-		i++
-	}
-	if !asciiEqualFold(v[:i], "Bearer") {
-		return "", false, ""
-	}
+	i := 6
 	for i < len(v) && v[i] == ' ' {
 		i++
 	}

@@ -31,6 +31,7 @@ func TestBearerFromHeader(t *testing.T) {
 		{"Bearer\tabc", "", false, ""},
 		{"", "", false, ""},
 		{"Bearer " + strings.Repeat("a", 100), "", true, ReasonTokenTooLarge},
+		{"Basic " + strings.Repeat("a", 1000), "", false, ""},
 		{"Bearer " + strings.Repeat(" ", 200) + "a", "", true, ReasonTokenTooLarge},
 	}
 	for _, tt := range tests {
