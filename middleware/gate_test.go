@@ -702,3 +702,87 @@ func FuzzGate(f *testing.F) {
 		}
 	})
 }
+
+// TestVerifySignatureMatchesKeyVerify checks the gate's allocation-lean
+// signature path answers exactly as Key.Verify, on valid signatures and on
+// every kind of broken one (zero, out-of-range and high-bit r and s, flipped
+// bits, wrong lengths).
+func TestVerifySignatureMatchesKeyVerify(t *testing.T) {
+	k := fixtureKeys(t)
+	input := []byte("eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0")
+	type tc struct {
+		key  *Key
+		sigs [][]byte
+	}
+	var cases []tc
+	for _, curve := range []struct {
+		alg   string
+		curve elliptic.Curve
+	}{
+		{ES256, elliptic.P256()}, {ES384, elliptic.P384()}, {ES512, elliptic.P521()},
+	} {
+		priv, err := ecdsa.GenerateKey(curve.curve, rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := mustKey(t, curve.alg, curve.alg, &priv.PublicKey)
+		size := key.esSize
+		var sigs [][]byte
+		for i := 0; i < 40; i++ {
+			var d [64]byte
+			r, s, err := ecdsa.Sign(rand.Reader, priv, digest(key.hash, input, &d))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sig := make([]byte, 2*size)
+			r.FillBytes(sig[:size])
+			s.FillBytes(sig[size:])
+			sigs = append(sigs, sig)
+			bad := append([]byte(nil), sig...)
+			bad[i%len(bad)] ^= 0x80
+			sigs = append(sigs, bad)
+		}
+		n := curve.curve.Params().N.FillBytes(make([]byte, size))
+		zero := make([]byte, size)
+		ones := bytesOf(0xff, size)
+		valid := sigs[0]
+		sigs = append(sigs,
+			append(append([]byte(nil), zero...), valid[size:]...), // r = 0
+			append(append([]byte(nil), valid[:size]...), zero...), // s = 0
+			append(append([]byte(nil), n...), valid[size:]...),    // r = N
+			append(append([]byte(nil), ones...), ones...),         // r, s > N
+			append(append([]byte(nil), zero...), zero...),         // both 0
+			valid[:len(valid)-1], append(append([]byte(nil), valid...), 0), nil,
+		)
+		cases = append(cases, tc{key, sigs})
+	}
+	rsaKey := mustKey(t, "r", RS256, &k.rsa.PublicKey)
+	good := signBytes(t, RS256, k.rsa, input)
+	flipped := append([]byte(nil), good...)
+	flipped[7] ^= 1
+	cases = append(cases, tc{rsaKey, [][]byte{good, flipped, good[1:], nil}})
+	for _, c := range cases {
+		accepted := 0
+		for i, sig := range c.sigs {
+			want := c.key.Verify(input, sig)
+			got := verifySignature(c.key, input, sig)
+			if (want == nil) != (got == nil) {
+				t.Fatalf("%s sig %d: verifySignature %v, Key.Verify %v", c.key.Alg(), i, got, want)
+			}
+			if got == nil {
+				accepted++
+			}
+		}
+		if accepted == 0 {
+			t.Fatalf("%s: no valid signature accepted", c.key.Alg())
+		}
+	}
+}
+
+func bytesOf(b byte, n int) []byte {
+	out := make([]byte, n)
+	for i := range out {
+		out[i] = b
+	}
+	return out
+}
