@@ -445,9 +445,7 @@ func (k *issuerKey) sign(signingInput []byte) ([]byte, error) {
 		return k.signer.Sign(rand.Reader, signingInput, crypto.Hash(0))
 	}
 	var buf [64]byte
-	h := newHash(k.pub.hash)
-	h.Write(signingInput)
-	digest := h.Sum(buf[:0])
+	digest := digest(k.pub.hash, signingInput, &buf)
 	switch k.pub.alg {
 	case RS256, RS384, RS512:
 		if priv, ok := k.signer.(*rsa.PrivateKey); ok {

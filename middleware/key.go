@@ -15,8 +15,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"hash"
-	"math/big"
 	"strings"
 
 	"crypto/x509"
@@ -156,47 +154,54 @@ func (k *Key) Public() crypto.PublicKey { return k.public }
 
 // Verify checks sig over signingInput (the ASCII "header.payload" of a
 // compact JWS) with the key's algorithm. It returns ErrInvalidSignature or nil.
+// It hashes on the stack and checks ES* signatures through the constant-time
+// ecdsa.VerifyASN1 (the fixed-width r||s of RFC 7518 §3.4 re-encoded as DER),
+// so the gate adds little to the bare signature check.
 func (k *Key) Verify(signingInput, sig []byte) error {
+	var ok bool
 	switch k.alg {
 	case EdDSA:
-		if ed25519.Verify(k.public.(ed25519.PublicKey), signingInput, sig) {
-			return nil
-		}
-		return ErrInvalidSignature
+		ok = ed25519.Verify(k.public.(ed25519.PublicKey), signingInput, sig)
 	case HS256, HS384, HS512:
 		mac := hmac.New(k.hash.New, k.secret)
 		mac.Write(signingInput)
-		var buf [64]byte
-		if subtle.ConstantTimeCompare(mac.Sum(buf[:0]), sig) == 1 {
-			return nil
-		}
-		return ErrInvalidSignature
-	}
-	var digest [64]byte
-	h := newHash(k.hash)
-	h.Write(signingInput)
-	d := h.Sum(digest[:0])
-	switch k.alg {
+		ok = subtle.ConstantTimeCompare(mac.Sum(nil), sig) == 1
 	case RS256, RS384, RS512:
-		if rsa.VerifyPKCS1v15(k.public.(*rsa.PublicKey), k.hash, d, sig) == nil {
-			return nil
-		}
+		ok = k.verifyPKCS1v15(signingInput, sig)
 	case PS256, PS384, PS512:
-		opts := rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: k.hash}
-		if rsa.VerifyPSS(k.public.(*rsa.PublicKey), k.hash, d, sig, &opts) == nil {
-			return nil
-		}
+		ok = k.verifyPSS(signingInput, sig)
 	case ES256, ES384, ES512:
-		if len(sig) != 2*k.esSize {
-			return ErrInvalidSignature
-		}
-		r := new(big.Int).SetBytes(sig[:k.esSize])
-		s := new(big.Int).SetBytes(sig[k.esSize:])
-		if ecdsa.Verify(k.public.(*ecdsa.PublicKey), d, r, s) {
-			return nil
-		}
+		ok = k.verifyECDSA(signingInput, sig)
+	}
+	if ok {
+		return nil
 	}
 	return ErrInvalidSignature
+}
+
+// The per-family checks live in functions of their own so that a buffer one
+// of them lets escape (rsa.VerifyPSS keeps its digest) does not move the
+// others' stack buffers to the heap.
+
+func (k *Key) verifyPKCS1v15(input, sig []byte) bool {
+	var dbuf [64]byte
+	return rsa.VerifyPKCS1v15(k.public.(*rsa.PublicKey), k.hash, digest(k.hash, input, &dbuf), sig) == nil
+}
+
+func (k *Key) verifyPSS(input, sig []byte) bool {
+	var dbuf [64]byte
+	opts := rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: k.hash}
+	return rsa.VerifyPSS(k.public.(*rsa.PublicKey), k.hash, digest(k.hash, input, &dbuf), sig, &opts) == nil
+}
+
+func (k *Key) verifyECDSA(input, sig []byte) bool {
+	if len(sig) != 2*k.esSize {
+		return false
+	}
+	var dbuf [64]byte
+	var der [8 + 2*(4+66)]byte
+	return ecdsa.VerifyASN1(k.public.(*ecdsa.PublicKey), digest(k.hash, input, &dbuf),
+		appendECDSADER(der[:0], sig[:k.esSize], sig[k.esSize:]))
 }
 
 func shaFor(bits string) crypto.Hash {
@@ -219,16 +224,6 @@ func hmacHash(alg string) (crypto.Hash, bool) {
 		return crypto.SHA512, true
 	}
 	return 0, false
-}
-
-func newHash(h crypto.Hash) hash.Hash {
-	switch h {
-	case crypto.SHA384:
-		return sha512.New384()
-	case crypto.SHA512:
-		return sha512.New()
-	}
-	return sha256.New()
 }
 
 // Thumbprint returns the RFC 7638 JWK thumbprint (SHA-256, base64url without
@@ -449,4 +444,61 @@ func lookup(byID map[string]*Key, byAlg map[string][]*Key, kid, alg string) (*Ke
 		return ks[0], nil
 	}
 	return nil, ErrKeyNotFound
+}
+
+// digest hashes input with h (SHA-256, -384 or -512) into buf.
+func digest(h crypto.Hash, input []byte, buf *[64]byte) []byte {
+	switch h {
+	case crypto.SHA384:
+		s := sha512.Sum384(input)
+		return buf[:copy(buf[:], s[:])]
+	case crypto.SHA512:
+		s := sha512.Sum512(input)
+		return buf[:copy(buf[:], s[:])]
+	}
+	s := sha256.Sum256(input)
+	return buf[:copy(buf[:], s[:])]
+}
+
+// appendECDSADER appends the DER SEQUENCE { INTEGER r, INTEGER s } of two
+// unsigned big-endian integers.
+func appendECDSADER(b, r, s []byte) []byte {
+	n := derIntLen(r) + derIntLen(s)
+	if n < 0x80 {
+		b = append(b, 0x30, byte(n))
+	} else {
+		b = append(b, 0x30, 0x81, byte(n))
+	}
+	return appendDERInt(appendDERInt(b, r), s)
+}
+
+func trimZeros(x []byte) []byte {
+	for len(x) > 0 && x[0] == 0 {
+		x = x[1:]
+	}
+	return x
+}
+
+func derIntLen(x []byte) int {
+	x = trimZeros(x)
+	switch {
+	case len(x) == 0:
+		return 3
+	case x[0] >= 0x80:
+		return 3 + len(x)
+	}
+	return 2 + len(x)
+}
+
+func appendDERInt(b, x []byte) []byte {
+	x = trimZeros(x)
+	switch {
+	case len(x) == 0:
+		return append(b, 0x02, 0x01, 0x00)
+	case x[0] >= 0x80:
+		b = append(b, 0x02, byte(len(x)+1), 0x00)
+	default:
+		b = append(b, 0x02, byte(len(x)))
+	}
+	return append(b, x...)
 }
