@@ -151,9 +151,7 @@ func (g *Guard) key(kind int, ident Identity) [32]byte {
 	if kind == kLoginIP || kind == kTokenIP {
 		k = ident.IPKey
 	}
-	for i := range k {
-		k[i] ^= g.masks[kind][i]
-	}
+	xorKey(&k, &g.masks[kind])
 	return k
 }
 
@@ -227,9 +225,7 @@ func (g *Guard) loginKeys(r *http.Request, account string) [][32]byte {
 	keys := [][32]byte{g.key(kLoginClient, ident), g.key(kLoginIP, ident)}
 	if account != "" {
 		a := g.cfg.Identifier.Derive("login-account", account)
-		for i := range a {
-			a[i] ^= g.masks[kLoginAccount][i]
-		}
+		xorKey(&a, &g.masks[kLoginAccount])
 		keys = append(keys, a)
 	}
 	return keys

@@ -5,13 +5,17 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"hash"
+	"hash/maphash"
 	"net/http"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/apiguard/apiguard/internal/clientip"
 	"github.com/apiguard/apiguard/internal/reqctx"
@@ -67,6 +71,21 @@ type Identifier struct {
 	v6bits   int
 	pool     sync.Pool // *hasher
 	warning  string
+	seed     maphash.Seed
+	// cache remembers the keys of recent (group, User-Agent) pairs, so a
+	// returning client costs a hash and a compare instead of two HMACs. It is
+	// direct-mapped and lock-free: a slot holds an immutable entry, replaced
+	// whole; a collision only costs the HMACs again.
+	cache [identityCacheSize]atomic.Pointer[cachedIdentity]
+}
+
+// identityCacheSize is the number of identity cache slots (a power of two).
+const identityCacheSize = 4096
+
+type cachedIdentity struct {
+	group      netip.Prefix
+	ua         string
+	key, ipKey [32]byte
 }
 
 type hasher struct {
@@ -81,7 +100,7 @@ func NewIdentifier(c IdentityConfig) (*Identifier, error) {
 	if err != nil {
 		return nil, errors.New("ratelimit: IdentityConfig.TrustedProxies: " + err.Error())
 	}
-	id := &Identifier{resolver: res, v6bits: c.IPv6Prefix}
+	id := &Identifier{resolver: res, v6bits: c.IPv6Prefix, seed: maphash.MakeSeed()}
 	if id.v6bits == 0 {
 		id.v6bits = 64
 	}
@@ -116,7 +135,8 @@ func (id *Identifier) TrustedProxy(r *http.Request) bool {
 	return id.resolver.FromTrustedProxy(r)
 }
 
-// Identify computes r's identity. It does not allocate.
+// Identify computes r's identity. It allocates only when the identity
+// cache misses.
 func (id *Identifier) Identify(r *http.Request) Identity {
 	ip := id.resolver.Resolve(r)
 	var out Identity
@@ -127,6 +147,38 @@ func (id *Identifier) Identify(r *http.Request) Identity {
 	case ip.Is6():
 		out.Group, _ = ip.Prefix(id.v6bits)
 	}
+	var ua string
+	if v := r.Header["User-Agent"]; len(v) > 0 {
+		ua = v[0]
+	}
+	if len(ua) > maxUA {
+		ua = ua[:maxUA]
+	}
+	a := out.Group.Addr().As16()
+	h := mix64(maphash.String(id.seed, ua) ^ binary.LittleEndian.Uint64(a[:8]))
+	h = mix64(h ^ binary.LittleEndian.Uint64(a[8:]) ^ uint64(out.Group.Bits()))
+	slot := &id.cache[h&(identityCacheSize-1)]
+	if e := slot.Load(); e != nil && e.group == out.Group && e.ua == ua {
+		out.Key, out.IPKey = e.key, e.ipKey
+		return out
+	}
+	id.hmacs(&out, ua)
+	slot.Store(&cachedIdentity{group: out.Group, ua: strings.Clone(ua), key: out.Key, ipKey: out.IPKey})
+	return out
+}
+
+// mix64 is the murmur3 finalizer: every input bit reaches every output bit.
+func mix64(x uint64) uint64 {
+	x ^= x >> 33
+	x *= 0xff51afd7ed558ccd
+	x ^= x >> 33
+	x *= 0xc4ceb9fe1a85ec53
+	x ^= x >> 33
+	return x
+}
+
+// hmacs fills out.Key and out.IPKey from out.Group and ua.
+func (id *Identifier) hmacs(out *Identity, ua string) {
 	h := id.pool.Get().(*hasher)
 	// The group is encoded with a kind byte and its length so that no group
 	// and agent pair can collide with another.
@@ -135,7 +187,7 @@ func (id *Identifier) Identify(r *http.Request) Identity {
 	if out.Group.IsValid() {
 		a := out.Group.Addr().As16()
 		b = append(b, byte(out.Group.Bits()))
-		if ip.Is4() {
+		if out.Group.Addr().Is4() {
 			b = append(b, 4)
 			b = append(b, a[12:]...)
 		} else {
@@ -147,10 +199,6 @@ func (id *Identifier) Identify(r *http.Request) Identity {
 	h.mac.Write(b)
 	copy(out.IPKey[:], h.mac.Sum(h.sum[:0]))
 
-	ua := r.Header.Get("User-Agent")
-	if len(ua) > maxUA {
-		ua = ua[:maxUA]
-	}
 	b[0] = 'c'
 	b = append(b, ua...)
 	h.mac.Reset()
@@ -158,7 +206,6 @@ func (id *Identifier) Identify(r *http.Request) Identity {
 	copy(out.Key[:], h.mac.Sum(h.sum[:0]))
 	h.buf = b[:0]
 	id.pool.Put(h)
-	return out
 }
 
 // Derive returns HMAC-SHA-256(secret, label || 0 || value): a keyed name for
@@ -185,6 +232,20 @@ type identityKey struct{ name string }
 
 var identityCtxKey = &identityKey{"apiguard-identity"}
 
+// identityContext carries an Identity in one allocation (context.WithValue
+// plus a pointer to the value would take two).
+type identityContext struct {
+	context.Context
+	ident Identity
+}
+
+func (c *identityContext) Value(k any) any {
+	if k == any(identityCtxKey) {
+		return &c.ident
+	}
+	return c.Context.Value(k)
+}
+
 // IdentityFromContext returns the identity the Identifier's Handler put in
 // ctx.
 func IdentityFromContext(ctx context.Context) (Identity, bool) {
@@ -200,13 +261,12 @@ func IdentityFromContext(ctx context.Context) (Identity, bool) {
 // request's reqctx.Info (Client, IP) when there is one.
 func (id *Identifier) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ident := id.Identify(r)
-		if info, ok := reqctx.From(r.Context()); ok {
-			info.Client = ident.Short()
-			info.IP = ident.IP
+		ctx := &identityContext{Context: r.Context(), ident: id.Identify(r)}
+		if info, ok := reqctx.From(ctx.Context); ok {
+			info.Client = ctx.ident.Short()
+			info.IP = ctx.ident.IP
 		}
-		p := &ident
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), identityCtxKey, p)))
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"context"
 	"encoding/binary"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -200,5 +201,21 @@ func TestMemoryAllowAllocs(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Fatalf("Allow allocated %.1f times per call", allocs)
+	}
+}
+
+// cpuLoop runs f b.N times on one locked OS thread and reports the thread's
+// CPU time per operation as cpu-ns/op next to the wall-clock ns/op.
+func cpuLoop(b *testing.B, f func(i int)) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := threadCPU()
+	for i := 0; i < b.N; i++ {
+		f(i)
+	}
+	if end := threadCPU(); start > 0 && b.N > 0 {
+		b.ReportMetric(float64(end-start)/float64(b.N), "cpu-ns/op")
 	}
 }

@@ -154,7 +154,7 @@ func (s *MemoryStore) Len() int { return s.t.Len() }
 // Allow implements Store using now as the clock. It never returns an error
 // other than for an invalid limit.
 func (s *MemoryStore) Allow(_ context.Context, key [32]byte, l Limit, now time.Time, n int) (Decision, error) {
-	if l.Rate <= 0 || l.Period <= 0 || n < 0 {
+	if n < 0 || l.Rate <= 0 || l.Period < time.Duration(l.Rate) {
 		return Decision{}, errors.New("ratelimit: invalid limit or count")
 	}
 	ns := now.UnixNano()

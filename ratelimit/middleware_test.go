@@ -245,24 +245,24 @@ func TestMiddlewareFailOpenClosed(t *testing.T) {
 
 func BenchmarkMiddleware(b *testing.B) {
 	id := mustIdentifier(b, IdentityConfig{})
-	l := newLimiter(b, Config{Identifier: id, Limit: Limit{Rate: 1 << 30, Period: time.Second}})
+	l := newLimiter(b, Config{Identifier: id, Limit: Limit{Rate: 1_000_000, Period: time.Second, Burst: 1 << 30}})
 	reqs := make([]*http.Request, 256)
 	for i := range reqs {
 		reqs[i] = newReq("192.0.2."+strconv.Itoa(i)+":1234", "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0")
 	}
 	bench := func(b *testing.B, h http.Handler) {
-		b.ReportAllocs()
 		w := &nopWriter{h: http.Header{}}
-		i := 0
-		for b.Loop() {
+		cpuLoop(b, func(i int) {
 			clear(w.h)
 			h.ServeHTTP(w, reqs[i&255])
-			i++
-		}
+		})
 	}
 	b.Run("bare", func(b *testing.B) { bench(b, okHandler) })
 	b.Run("identity+limiter", func(b *testing.B) { bench(b, id.Handler(l.Handler(okHandler))) })
 	b.Run("limiter", func(b *testing.B) { bench(b, l.Handler(okHandler)) })
+	b.Run("identify", func(b *testing.B) {
+		cpuLoop(b, func(i int) { _ = id.Identify(reqs[i&255]) })
+	})
 }
 
 type nopWriter struct{ h http.Header }

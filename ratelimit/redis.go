@@ -87,7 +87,7 @@ func redisKey(prefix, kind string, key *[32]byte) string {
 // Allow implements Store with one EVALSHA (EVAL when the script is not yet
 // loaded). now is ignored: Redis's clock decides (see RedisStore).
 func (s *RedisStore) Allow(ctx context.Context, key [32]byte, l Limit, _ time.Time, n int) (Decision, error) {
-	if l.Rate <= 0 || l.Period <= 0 || n < 0 {
+	if n < 0 || l.Rate <= 0 || l.Period < time.Duration(l.Rate) {
 		return Decision{}, errors.New("ratelimit: invalid limit or count")
 	}
 	T := l.interval().Microseconds()

@@ -202,7 +202,7 @@ func TestRedisStoppedMidTest(t *testing.T) {
 }
 
 func BenchmarkLimiter(b *testing.B) {
-	l := Limit{Rate: 1 << 30, Period: time.Second}
+	l := Limit{Rate: 1_000_000, Period: time.Second, Burst: 1 << 30}
 	ctx := context.Background()
 	keys := make([][32]byte, 1024)
 	for i := range keys {
@@ -210,14 +210,9 @@ func BenchmarkLimiter(b *testing.B) {
 	}
 	b.Run("memory", func(b *testing.B) {
 		s, _ := NewMemoryStore(MemoryOptions{})
-		b.ReportAllocs()
-		now := t0
-		i := 0
-		for b.Loop() {
-			now = now.Add(time.Microsecond)
-			_, _ = s.Allow(ctx, keys[i&1023], l, now, 1)
-			i++
-		}
+		cpuLoop(b, func(i int) {
+			_, _ = s.Allow(ctx, keys[i&1023], l, t0.Add(time.Duration(i)*time.Microsecond), 1)
+		})
 	})
 	b.Run("memory-parallel", func(b *testing.B) {
 		s, _ := NewMemoryStore(MemoryOptions{})
@@ -233,13 +228,10 @@ func BenchmarkLimiter(b *testing.B) {
 	b.Run("redis", func(b *testing.B) {
 		s := redistest.Start(b)
 		st := newRedisStore(b, newRedis(b, s))
-		b.ReportAllocs()
-		i := 0
-		for b.Loop() {
+		cpuLoop(b, func(i int) {
 			if _, err := st.Allow(ctx, keys[i&1023], l, t0, 1); err != nil {
 				b.Fatal(err)
 			}
-			i++
-		}
+		})
 	})
 }
