@@ -74,8 +74,8 @@ type Identifier struct {
 	seed     maphash.Seed
 	// cache remembers the keys of recent (group, User-Agent) pairs, so a
 	// returning client costs a hash and a compare instead of two HMACs. It is
-	// direct-mapped and lock-free: a slot holds an immutable entry, replaced
-	// whole; a collision only costs the HMACs again.
+	// two-way set associative and lock-free: a slot holds an immutable entry,
+	// replaced whole; a miss only costs the HMACs again.
 	cache [identityCacheSize]atomic.Pointer[cachedIdentity]
 }
 
@@ -157,13 +157,22 @@ func (id *Identifier) Identify(r *http.Request) Identity {
 	a := out.Group.Addr().As16()
 	h := mix64(maphash.String(id.seed, ua) ^ binary.LittleEndian.Uint64(a[:8]))
 	h = mix64(h ^ binary.LittleEndian.Uint64(a[8:]) ^ uint64(out.Group.Bits()))
-	slot := &id.cache[h&(identityCacheSize-1)]
-	if e := slot.Load(); e != nil && e.group == out.Group && e.ua == ua {
-		out.Key, out.IPKey = e.key, e.ipKey
-		return out
+	// two-way set associative: a pair of slots per hash
+	set := id.cache[h&(identityCacheSize-1)&^1:][:2]
+	victim := &set[h>>63]
+	for i := range set {
+		e := set[i].Load()
+		if e == nil {
+			victim = &set[i]
+			continue
+		}
+		if e.group == out.Group && e.ua == ua {
+			out.Key, out.IPKey = e.key, e.ipKey
+			return out
+		}
 	}
 	id.hmacs(&out, ua)
-	slot.Store(&cachedIdentity{group: out.Group, ua: strings.Clone(ua), key: out.Key, ipKey: out.IPKey})
+	victim.Store(&cachedIdentity{group: out.Group, ua: strings.Clone(ua), key: out.Key, ipKey: out.IPKey})
 	return out
 }
 
@@ -276,4 +285,12 @@ func (id *Identifier) identityOf(r *http.Request) Identity {
 		return ident
 	}
 	return id.Identify(r)
+}
+
+// clientKey returns the client key of r without copying the whole identity.
+func (id *Identifier) clientKey(r *http.Request) [32]byte {
+	if p, ok := r.Context().Value(identityCtxKey).(*Identity); ok && p != nil {
+		return p.Key
+	}
+	return id.Identify(r).Key
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -174,5 +175,23 @@ func TestIdentifyAllocs(t *testing.T) {
 	_ = id.Identify(r)
 	if a := testing.AllocsPerRun(100, func() { _ = id.Identify(r) }); a != 0 {
 		t.Fatalf("Identify allocated %.1f times", a)
+	}
+}
+
+// The identity cache never hands one client another's key: 20,000 distinct
+// (address, agent) pairs, far more than the cache holds, each checked
+// against a fresh HMAC, twice (cold and after churn).
+func TestIdentityCacheExact(t *testing.T) {
+	id := mustIdentifier(t, IdentityConfig{})
+	for round := 0; round < 2; round++ {
+		for i := 0; i < 20000; i++ {
+			r := newReq("10."+strconv.Itoa(i/65536)+"."+strconv.Itoa(i/256%256)+"."+strconv.Itoa(i%256)+":1", "ua-"+strconv.Itoa(i%3))
+			got := id.Identify(r)
+			want := got
+			id.hmacs(&want, r.Header.Get("User-Agent"))
+			if got.Key != want.Key || got.IPKey != want.IPKey {
+				t.Fatalf("round %d client %d: cached keys differ from the HMAC", round, i)
+			}
+		}
 	}
 }

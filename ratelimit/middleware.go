@@ -168,7 +168,7 @@ func (l *Limiter) key(r *http.Request) [32]byte {
 		}
 	}
 	if !ok {
-		key = l.cfg.Identifier.identityOf(r).Key
+		key = l.cfg.Identifier.clientKey(r)
 	}
 	xorKey(&key, &l.mask)
 	return key
