@@ -112,6 +112,15 @@ func (r *Resolver) Resolve(req *http.Request) netip.Addr {
 	return peer
 }
 
+// lastMember splits the right-most member off a comma-separated list
+// (RFC 9110 §5.6.1), without its optional whitespace.
+func lastMember(v string) (member, rest string) {
+	if j := strings.LastIndexByte(v, ','); j >= 0 {
+		return trimOWS(v[j+1:]), v[:j]
+	}
+	return trimOWS(v), ""
+}
+
 // walkXFF reads the header lines from the last to the first, and each comma
 // list from right to left.
 func (r *Resolver) walkXFF(lines []string, peer netip.Addr) netip.Addr {
@@ -120,12 +129,7 @@ func (r *Resolver) walkXFF(lines []string, peer netip.Addr) netip.Addr {
 		v := lines[i]
 		for len(v) > 0 {
 			var entry string
-			if j := strings.LastIndexByte(v, ','); j >= 0 {
-				entry, v = v[j+1:], v[:j]
-			} else {
-				entry, v = v, ""
-			}
-			entry = trimOWS(entry)
+			entry, v = lastMember(v)
 			if entry == "" {
 				continue // "a, , b": empty list members are allowed by RFC 9110
 			}
@@ -150,12 +154,7 @@ func (r *Resolver) walkForwarded(lines []string, peer netip.Addr) netip.Addr {
 		v := lines[i]
 		for len(v) > 0 {
 			var elem string
-			if j := strings.LastIndexByte(v, ','); j >= 0 {
-				elem, v = v[j+1:], v[:j]
-			} else {
-				elem, v = v, ""
-			}
-			elem = trimOWS(elem)
+			elem, v = lastMember(v)
 			if elem == "" {
 				continue
 			}
