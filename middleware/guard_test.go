@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -120,7 +121,11 @@ func TestWriteErrorSanitizes(t *testing.T) {
 	if www := rec.Header().Get("WWW-Authenticate"); www != `Bearer realm="api", error="invalid_token"` {
 		t.Fatalf("WWW-Authenticate %q", www)
 	}
-	if body := rec.Body.String(); body != `{"error":"invalid_token","error_description":"bad\"desc\u000a"}`+"\n" {
-		t.Fatalf("body %q", body)
+	var body struct{ Error, ErrorDescription string `json:"error_description"` }
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.Error != "invalid_token" || body.ErrorDescription != "bad\"desc\n" {
+		t.Fatalf("body %q: %v", rec.Body.String(), err)
+	}
+	if strings.Count(rec.Body.String(), "\n") != 1 || !strings.HasSuffix(rec.Body.String(), "}\n") {
+		t.Fatalf("body %q: one line of JSON expected", rec.Body.String())
 	}
 }

@@ -198,9 +198,9 @@ func NewIssuer(cfg IssuerConfig) (*Issuer, error) {
 	} else {
 		i.randMu = new(sync.Mutex)
 	}
-	head := append([]byte(`{"iss":`), appendClaimString(nil, cfg.Issuer)...)
+	head := append([]byte(`{"iss":`), appendJSONString(nil, cfg.Issuer)...)
 	head = append(head, `,"aud":`...)
-	head = append(head, appendClaimString(nil, cfg.Audience)...)
+	head = append(head, appendJSONString(nil, cfg.Audience)...)
 	i.claimsHead = append(head, `,"sub":`...)
 
 	k, err := newIssuerKey("NewIssuer", cfg.Key, cfg.Alg, cfg.KID)
@@ -346,7 +346,7 @@ func (i *Issuer) Issue(sub string, opts TokenOptions) (string, IssuedToken, erro
 
 	c := make([]byte, 0, 256)
 	c = append(c, i.claimsHead...)
-	c = appendClaimString(c, sub)
+	c = appendJSONString(c, sub)
 	c = append(c, `,"exp":`...)
 	c = strconv.AppendInt(c, exp, 10)
 	c = append(c, `,"iat":`...)
@@ -360,7 +360,7 @@ func (i *Issuer) Issue(sub string, opts TokenOptions) (string, IssuedToken, erro
 		if n > 0 {
 			c = append(c, ',')
 		}
-		c = appendClaimString(c, r)
+		c = appendJSONString(c, r)
 	}
 	c = append(c, ']')
 	if len(opts.Scope) > 0 {
@@ -375,7 +375,7 @@ func (i *Issuer) Issue(sub string, opts TokenOptions) (string, IssuedToken, erro
 	}
 	if opts.SessionID != "" {
 		c = append(c, `,"sid":`...)
-		c = appendClaimString(c, opts.SessionID)
+		c = appendJSONString(c, opts.SessionID)
 	}
 	c = append(c, '}')
 
@@ -491,48 +491,4 @@ func ecdsaRaw(der []byte, n int) ([]byte, error) {
 	copy(out[n-len(r):n], r)
 	copy(out[2*n-len(s):], s)
 	return out, nil
-}
-
-const claimHexDigits = "0123456789abcdef"
-
-// appendClaimString appends s as a JSON string. s must be valid UTF-8 (the
-// callers check). Quotes, backslashes and control characters are escaped, and
-// so are U+2028 and U+2029, which some JavaScript parsers take as newlines.
-func appendClaimString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', claimHexDigits[c>>4], claimHexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', claimHexDigits[r&0xf])
-			start = i + size
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }

@@ -448,7 +448,7 @@ func FuzzIssuerJSONString(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		out := appendClaimString(nil, s)
+		out := appendJSONString(nil, s)
 		var got string
 		if err := json.Unmarshal(out, &got); err != nil {
 			t.Fatalf("%q -> %s: %v", s, out, err)
