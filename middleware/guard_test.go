@@ -121,7 +121,10 @@ func TestWriteErrorSanitizes(t *testing.T) {
 	if www := rec.Header().Get("WWW-Authenticate"); www != `Bearer realm="api", error="invalid_token"` {
 		t.Fatalf("WWW-Authenticate %q", www)
 	}
-	var body struct{ Error, ErrorDescription string `json:"error_description"` }
+	var body struct {
+		Error            string `json:"error"`
+		ErrorDescription string `json:"error_description"`
+	}
 	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.Error != "invalid_token" || body.ErrorDescription != "bad\"desc\n" {
 		t.Fatalf("body %q: %v", rec.Body.String(), err)
 	}
