@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/apiguard/apiguard/internal/reqctx"
 	"github.com/rs/zerolog"
@@ -314,4 +315,20 @@ func TestConcurrentRecordKeepsLinesWhole(t *testing.T) {
 func TestNilWriter(t *testing.T) {
 	l := New(nil, Options{})
 	l.Record(authedRequest(), Event{Name: LoginSuccess}) // must not panic
+}
+
+func TestAppendTimeMatchesLayout(t *testing.T) {
+	for _, tm := range []time.Time{
+		time.Date(2026, 11, 28, 23, 4, 5, 678_900_000, time.UTC),
+		time.Date(1999, 1, 2, 3, 4, 5, 0, time.FixedZone("x", -7*3600)),
+		time.Date(9999, 12, 31, 23, 59, 59, 999_999_999, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(0, 1, 1, 0, 0, 0, 1_000_000, time.UTC),
+		time.Unix(0, 0),
+	} {
+		want := tm.UTC().Format(timeLayout)
+		if got := string(appendTime(nil, tm)); got != want {
+			t.Errorf("appendTime(%v) = %q, want %q", tm, got, want)
+		}
+	}
 }

@@ -36,6 +36,7 @@ type config struct {
 	RedirectAddr   string
 	MetricsAddr    string
 	ClientSecret   string
+	TokenCache     int
 }
 
 // envPrefix is prepended to a flag's name, upper-cased with dashes as
@@ -78,6 +79,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.StringVar(&c.TLSKey, "tls-key", "", "the private key of -tls-cert (PEM)")
 	fs.StringVar(&c.RedirectAddr, "redirect-addr", "", "a plain-HTTP listener answering every request with a 301 to the HTTPS address")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics on this address; empty: off")
+	fs.IntVar(&c.TokenCache, "token-cache", 100000, "entries of the token validation cache; 0 turns it off")
 	fs.StringVar(&c.ClientSecret, "client-secret", "", "HMAC secret for client keys (>= 32 bytes); instances sharing Redis must share it; empty: random per process")
 
 	if err := fs.Parse(args); err != nil {
@@ -133,6 +135,9 @@ func (c *config) validate() error {
 	}
 	if c.AccessTTL > c.MaxAge {
 		return fmt.Errorf("-access-ttl %s is longer than -max-age %s: tokens would be refused before they expire", c.AccessTTL, c.MaxAge)
+	}
+	if c.TokenCache < 0 || c.TokenCache > 10_000_000 {
+		return fmt.Errorf("-token-cache must be between 0 and 10000000, got %d", c.TokenCache)
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("-tls-cert and -tls-key go together")

@@ -65,6 +65,7 @@ func TestParseConfig(t *testing.T) {
 		{name: "tls half configured", args: []string{"-tls-cert", "c"}, wantErr: "-tls-cert and -tls-key"},
 		{name: "redirect without tls", args: []string{"-redirect-addr", ":80"}, wantErr: "-redirect-addr"},
 		{name: "stray argument", args: []string{"serve"}, wantErr: "unexpected argument"},
+		{name: "negative token cache", args: []string{"-token-cache", "-1"}, wantErr: "-token-cache"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -21,11 +21,19 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		http.Error(w, `{"error":"server_error"}`, http.StatusInternalServerError)
 		return
 	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(body)+1))
+	writeJSONBytes(w, status, append(body, '\n'))
+}
+
+// jsonContentType is assigned straight into the header map: a shared,
+// never-modified slice costs no allocation per response.
+var jsonContentType = []string{"application/json"}
+
+// writeJSONBytes answers status with an already encoded JSON body. net/http
+// sets Content-Length itself for a body written in one piece.
+func writeJSONBytes(w http.ResponseWriter, status int, body []byte) {
+	w.Header()["Content-Type"] = jsonContentType
 	w.WriteHeader(status)
-	_, _ = w.Write(append(body, '\n'))
+	_, _ = w.Write(body)
 }
 
 type errorBody struct {

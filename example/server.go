@@ -140,6 +140,7 @@ func newApp(ctx context.Context, cfg *config, logw io.Writer) (*app, error) {
 	a.gate, err = middleware.NewGate(middleware.GateConfig{
 		Keys: keys, Algorithms: allAlgs, Issuer: cfg.Issuer, Audience: cfg.Audience,
 		Leeway: cfg.Leeway, MaxAge: cfg.MaxAge, Revocation: a.revocations,
+		CacheSize: cacheSize(cfg.TokenCache),
 	})
 	if err != nil {
 		return nil, err
@@ -198,6 +199,14 @@ func newApp(ctx context.Context, cfg *config, logw io.Writer) (*app, error) {
 	}
 	ok = true
 	return a, nil
+}
+
+// cacheSize maps -token-cache (0: off) to GateConfig.CacheSize (negative: off).
+func cacheSize(entries int) int {
+	if entries == 0 {
+		return -1
+	}
+	return entries
 }
 
 // Close releases background work and connections.
