@@ -160,3 +160,67 @@ func TestAuditLogHoldsNoSecrets(t *testing.T) {
 		}
 	}
 }
+
+// TestRedisDownFailsClosed stops Redis under a running instance: no panic,
+// authenticated requests and logins answer 503 (revocations and lockouts
+// cannot be checked, and both fail closed), /healthz still answers (general
+// rate limits fail open), the switch is in the log, and standard error holds
+// JSON lines only (go-redis's own logger included). With Redis back, the
+// instance recovers by itself.
+func TestRedisDownFailsClosed(t *testing.T) {
+	rs := redistest.Start(t)
+	ts := newTestServer(t, "-redis", rs.URL())
+	tok := ts.login("alice", "alice-password")
+	if res := ts.do("GET", "/api/me", tok.access, nil); res.status != 200 {
+		t.Fatalf("/api/me: %d", res.status)
+	}
+
+	rs.Stop()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		res := ts.do("GET", "/api/me", tok.access, nil)
+		if res.status == 503 {
+			if res.header.Get("Retry-After") == "" {
+				t.Error("503 without Retry-After")
+			}
+			break
+		}
+		if res.status != 200 || time.Now().After(deadline) {
+			t.Fatalf("/api/me with Redis down: %d %s (want 503 once the replica is out of sync)", res.status, res.raw)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if res := ts.do("POST", "/auth/login", "", map[string]string{"username": "alice", "password": "alice-password"}); res.status != 503 {
+		t.Errorf("login with Redis down: %d %s, want 503", res.status, res.raw)
+	}
+	if res := ts.do("GET", "/healthz", "", nil); res.status != 200 {
+		t.Errorf("/healthz with Redis down: %d, want 200 (general limits fail open)", res.status)
+	}
+
+	rs.Restart()
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		// Redis restarted empty (no persistence): a fresh login works again.
+		res := ts.do("POST", "/auth/login", "", map[string]string{"username": "admin", "password": "admin-password"})
+		if res.status == 200 {
+			if me := ts.do("GET", "/api/me", res.body["access_token"].(string), nil); me.status == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no recovery 10s after Redis came back: login %d %s", res.status, res.raw)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	logs := ts.log.String()
+	if !strings.Contains(logs, "revocation replica out of sync") || !strings.Contains(logs, "revocation replica back in sync") {
+		t.Error("the switch to and from out-of-sync is not in the log")
+	}
+	for _, line := range strings.Split(strings.TrimSpace(logs), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("not a JSON line on standard error: %q", line)
+		}
+	}
+}

@@ -36,8 +36,13 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// A locked-out client or account is refused before the password is checked.
-	// (On a store error CheckLogin reports locked: logins fail closed.)
-	if retry, locked, _ := a.guard.CheckLogin(r, req.Username); locked {
+	// On a store error CheckLogin reports locked (logins fail closed): that is
+	// a 503, not a lockout the client could wait out.
+	if retry, locked, err := a.guard.CheckLogin(r, req.Username); locked {
+		if err != nil {
+			a.storeError(w, r, err)
+			return
+		}
 		writeRetry(w, retry, "too many failed logins")
 		return
 	}

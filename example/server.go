@@ -108,6 +108,10 @@ func newApp(ctx context.Context, cfg *config, logw io.Writer) (*app, error) {
 		if err != nil {
 			return nil, fmt.Errorf("-redis %q: %w", cfg.Redis, err)
 		}
+		// go-redis logs through a package-level logger that writes plain text to
+		// standard error; route it into the JSON log instead (the example's
+		// standard error carries JSON lines only).
+		redis.SetLogger(redisLogger{a.log})
 		rdb = redis.NewClient(opts)
 		a.closers = append(a.closers, func() { _ = rdb.Close() })
 	}
@@ -199,6 +203,14 @@ func newApp(ctx context.Context, cfg *config, logw io.Writer) (*app, error) {
 	}
 	ok = true
 	return a, nil
+}
+
+// redisLogger adapts go-redis's logger interface to the example's zerolog
+// logger, at warn level (go-redis logs connection trouble).
+type redisLogger struct{ log zerolog.Logger }
+
+func (l redisLogger) Printf(_ context.Context, format string, v ...any) {
+	l.log.Warn().Str("source", "go-redis").Msgf(format, v...)
 }
 
 // cacheSize maps -token-cache (0: off) to GateConfig.CacheSize (negative: off).
