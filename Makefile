@@ -4,16 +4,18 @@ PKGS      ?= ./...
 FUZZTIME  ?= 10s
 BENCHTIME ?= 1s
 
-.PHONY: run test test-short bench fuzz lint
+.PHONY: run test test-short bench fuzz lint peerbench
 
 ## run: start the example server on embedded defaults (in-memory stores, a generated development key)
 run:
 	$(GO) run ./example
 
-## test: vet, then the whole suite with the race detector (Redis-backed tests need redis-server on PATH)
+## test: vet, then the whole suite with the race detector (Redis-backed tests need redis-server on PATH),
+## then the peer-comparison module's correctness tests (every peer must accept and refuse the same tokens)
 test:
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 $(PKGS)
+	cd internal/peerbench && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 ## test-short: the suite without the race detector, for a quick loop
 test-short:
@@ -22,6 +24,11 @@ test-short:
 ## bench: every benchmark, with allocations
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
+
+## peerbench: apiguard next to go-chi/jwtauth, auth0/go-jwt-middleware, golang-jwt and go-chi/httprate, ratios from one run
+peerbench:
+	cd internal/peerbench && PEERBENCH_RATIOS=1 $(GO) test -run PrintPeerRatios -count=1 -v .
+	cd internal/peerbench && $(GO) test -run '^$$' -bench RateLimit -benchmem -benchtime 300ms .
 
 ## fuzz: each fuzz target of the module for FUZZTIME
 fuzz:

@@ -443,7 +443,7 @@ func TestIssuerClaimsEscaping(t *testing.T) {
 	})
 }
 
-func FuzzIssuerJSONString(f *testing.F) {
+func FuzzAppendJSONString(f *testing.F) {
 	for _, s := range []string{"", "a", `"\`, "\u2028", "\x00\x1f", "é"} {
 		f.Add(s)
 	}
