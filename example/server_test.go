@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -310,5 +311,27 @@ func TestExampleHeadersOnEveryResponse(t *testing.T) {
 	res = ts.do("OPTIONS", "/api/me", "", nil, "Origin", origin, "Access-Control-Request-Method", "GET", "Access-Control-Request-Headers", "authorization")
 	if res.status/100 != 2 || res.header.Get("Access-Control-Allow-Origin") != origin {
 		t.Errorf("allowed preflight: %d %q", res.status, res.header.Get("Access-Control-Allow-Origin"))
+	}
+}
+
+// TestRedirectUsesConfiguredOrigin: the plain-HTTP listener's 301 points at
+// the configured HTTPS origin, whatever Host the request names.
+func TestRedirectUsesConfiguredOrigin(t *testing.T) {
+	cfg, err := parseConfig([]string{"-addr", "127.0.0.1:443", "-tls-cert", "c.pem", "-tls-key", "k.pem", "-redirect-addr", "127.0.0.1:80"},
+		func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &app{cfg: cfg}
+	for _, target := range []string{"/", "/api/me?x=1", "//evil.test/path"} {
+		req := httptest.NewRequest("GET", "http://evil.test"+target, nil)
+		req.Host = "evil.test"
+		rec := httptest.NewRecorder()
+		a.redirectHandler().ServeHTTP(rec, req)
+		loc := rec.Header().Get("Location")
+		u, err := url.Parse(loc)
+		if rec.Code != http.StatusMovedPermanently || err != nil || u.Scheme != "https" || u.Host != "127.0.0.1" {
+			t.Errorf("GET %s: %d Location %q, want a 301 to https://127.0.0.1/...", target, rec.Code, loc)
+		}
 	}
 }
