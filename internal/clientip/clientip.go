@@ -209,6 +209,50 @@ func forParam(elem string) (string, bool) {
 // parseHostPort parses "ip", "ip:port", "[ipv6]" or "[ipv6]:port" without
 // allocating, unmaps IPv4-mapped addresses and drops zones.
 func parseHostPort(s string) netip.Addr {
+	if a, ok := parseIPv4Port(s); ok {
+		return a
+	}
+	return parseHostPortSlow(s)
+}
+
+// parseIPv4Port is the fast path of parseHostPort for the common
+// RemoteAddr "a.b.c.d:port" (or a bare "a.b.c.d"): it skips the generic
+// colon search and netip's general parser. It reports false on anything
+// else, leaving the decision to parseHostPortSlow; when it reports true the
+// address is exactly the one parseHostPortSlow would return (the same rules
+// as netip.ParseAddr: four decimal fields, each 0 to 255, no leading zero;
+// a port of 1 to 5 digits, as isPort). FuzzParseHostPort checks this.
+func parseIPv4Port(s string) (netip.Addr, bool) {
+	var ip [4]byte
+	i := 0
+	for f := 0; f < 4; f++ {
+		if f > 0 {
+			if i >= len(s) || s[i] != '.' {
+				return netip.Addr{}, false
+			}
+			i++
+		}
+		start, v := i, 0
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			v = v*10 + int(s[i]-'0')
+			i++
+			if i-start > 3 {
+				return netip.Addr{}, false
+			}
+		}
+		if i == start || v > 255 || (s[start] == '0' && i-start > 1) {
+			return netip.Addr{}, false
+		}
+		ip[f] = byte(v)
+	}
+	if i < len(s) && (s[i] != ':' || !isPort(s[i+1:])) {
+		return netip.Addr{}, false
+	}
+	return netip.AddrFrom4(ip), true
+}
+
+// parseHostPortSlow is parseHostPort for every form.
+func parseHostPortSlow(s string) netip.Addr {
 	if s == "" {
 		return netip.Addr{}
 	}

@@ -218,3 +218,60 @@ func FuzzResolve(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseHostPort checks that the IPv4 fast path never disagrees with the
+// general parser (netip.ParseAddr behind the host:port split): whenever it
+// answers, it answers exactly as parseHostPortSlow would.
+func FuzzParseHostPort(f *testing.F) {
+	for _, s := range []string{
+		"198.51.100.7:40007", "1.2.3.4", "0.0.0.0:0", "255.255.255.255:65535",
+		"256.1.1.1:1", "01.2.3.4:5", "1.2.3.4:", "1.2.3.4:123456", "1.2.3.4:5:6",
+		"1.2.3:4", "1.2.3.4.5", "1..3.4", "::ffff:1.2.3.4", "[::1]:80", "1.2.3.4%eth0",
+		"1.2.3.4 :80", "١.2.3.4", "1.2.3.0004", "",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want := parseHostPortSlow(s)
+		if got := parseHostPort(s); got != want {
+			t.Fatalf("parseHostPort(%q) = %v, general parser = %v", s, got, want)
+		}
+		if a, ok := parseIPv4Port(s); ok && (a != want || !want.Is4()) {
+			t.Fatalf("fast path accepted %q as %v, general parser says %v", s, a, want)
+		}
+	})
+}
+
+func TestParseIPv4PortStrict(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want string // "" means invalid
+	}{
+		{"198.51.100.7:40007", "198.51.100.7"},
+		{"1.2.3.4", "1.2.3.4"},
+		{"0.0.0.0:0", "0.0.0.0"},
+		{"255.255.255.255:65535", "255.255.255.255"},
+		{"256.1.1.1:1", ""},
+		{"01.2.3.4:5", ""},
+		{"1.2.3.4:", ""},
+		{"1.2.3.4:123456", ""},
+		{"1.2.3.4:5:6", ""},
+		{"1.2.3:4", ""},
+		{"1.2.3.4.5", ""},
+		{"1.2.3.4:8a", ""},
+		{"1.2.3.4 ", ""},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			got := parseHostPort(tc.in)
+			if tc.want == "" {
+				if got.IsValid() {
+					t.Fatalf("parseHostPort(%q) = %v, want invalid", tc.in, got)
+				}
+				return
+			}
+			if got.String() != tc.want {
+				t.Fatalf("parseHostPort(%q) = %v, want %s", tc.in, got, tc.want)
+			}
+		})
+	}
+}
