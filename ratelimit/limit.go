@@ -95,11 +95,11 @@ type Store interface {
 }
 
 // gcra applies n requests at time now (ns) to the stored TAT (ns; 0 when
-// none). It returns the decision and the TAT to store (unchanged when
-// denied).
-func gcra(l Limit, tat, now int64, n int) (Decision, int64) {
-	T := int64(l.interval())
-	tau := int64(l.burst()) * T // how far ahead of now the TAT may run
+// none), for a limit l whose emission interval is T = l.interval() and whose
+// tolerance (how far ahead of now the TAT may run) is tau = l.burst() * T;
+// callers compute both once. It returns the decision and the TAT to store
+// (unchanged when denied).
+func gcra(l Limit, T, tau, tat, now int64, n int) (Decision, int64) {
 	if tat < now {
 		tat = now
 	}

@@ -157,17 +157,25 @@ func (s *MemoryStore) Allow(_ context.Context, key [32]byte, l Limit, now time.T
 	if n < 0 || l.Rate <= 0 || l.Period < time.Duration(l.Rate) {
 		return Decision{}, errors.New("ratelimit: invalid limit or count")
 	}
-	ns := now.UnixNano()
-	sh := s.t.shard(&key)
+	T := int64(l.interval())
+	return s.allow(&key, l, T, int64(l.burst())*T, now.UnixNano(), n), nil
+}
+
+// allow is Allow for a valid limit whose GCRA interval T and tolerance tau
+// the caller has computed, at now in unix ns. The Limiter calls it directly
+// when its store is a *MemoryStore, skipping the interface call, the
+// validation it did in New, the divisions and the copies.
+func (s *MemoryStore) allow(key *[32]byte, l Limit, T, tau, ns int64, n int) Decision {
+	sh := s.t.shard(key)
 	sh.mu.Lock()
-	old, ok := sh.m[key]
-	d, next := gcra(l, int64(old), ns, n)
+	old, ok := sh.m[*key]
+	d, next := gcra(l, T, tau, int64(old), ns, n)
 	if d.Allowed && n > 0 {
 		if !ok {
 			s.t.makeRoom(sh, ns)
 		}
-		sh.m[key] = tat(next)
+		sh.m[*key] = tat(next)
 	}
 	sh.mu.Unlock()
-	return d, nil
+	return d
 }

@@ -51,14 +51,6 @@ type Config struct {
 	Now func() time.Time
 }
 
-// monotonicClock returns a clock that reads the wall time once and then
-// only the monotonic clock: time.Since on a time with a monotonic reading
-// reads nothing else.
-func monotonicClock() func() time.Time {
-	base := time.Now()
-	return func() time.Time { return base.Add(time.Since(base)) }
-}
-
 // Limiter is the rate-limit middleware. Safe for concurrent use.
 type Limiter struct {
 	cfg      Config
@@ -67,6 +59,18 @@ type Limiter struct {
 	policy   []string // precomputed RateLimit-Policy value
 	rlPrefix string   // `"name";r=`
 	failing  atomic.Bool
+	// mem is Store when it is a *MemoryStore: Check then calls it directly,
+	// with T and tau (the GCRA interval and tolerance of cfg.Limit) computed
+	// once here.
+	mem    *MemoryStore
+	T, tau int64
+	// monoClock is set when cfg.Now is the default clock (the wall time read
+	// once in New, then advanced by the monotonic clock alone): Check then
+	// reads unix ns as monoNs + time.Since(monoBase), the instant cfg.Now
+	// would return, without building a time.Time.
+	monoClock bool
+	monoBase  time.Time
+	monoNs    int64
 	// rlCache holds recently formatted RateLimit values, so steady traffic
 	// sets the header without allocating. Direct-mapped, lock-free, entries
 	// immutable.
@@ -121,10 +125,16 @@ func New(c Config) (*Limiter, error) {
 		}
 		c.Identifier = id
 	}
+	l := &Limiter{mask: sha256.Sum256([]byte("apiguard/ratelimit/" + c.Name)), subLabel: "sub/" + c.Name}
 	if c.Now == nil {
-		c.Now = monotonicClock()
+		base := time.Now()
+		l.monoBase, l.monoNs, l.monoClock = base, base.UnixNano(), true
+		c.Now = func() time.Time { return base.Add(time.Since(base)) }
 	}
-	l := &Limiter{cfg: c, mask: sha256.Sum256([]byte("apiguard/ratelimit/" + c.Name)), subLabel: "sub/" + c.Name}
+	l.cfg = c
+	l.mem, _ = c.Store.(*MemoryStore)
+	l.T = int64(c.Limit.interval())
+	l.tau = int64(c.Limit.burst()) * l.T
 	pol := strconv.Quote(c.Name) + ";q=" + strconv.Itoa(c.Limit.Rate) + ";w=" + strconv.FormatInt(ceilSeconds(c.Limit.Period), 10)
 	if c.Limit.Burst != 0 && c.Limit.Burst != c.Limit.Rate {
 		pol += ";burst=" + strconv.Itoa(c.Limit.Burst)
@@ -139,6 +149,16 @@ func New(c Config) (*Limiter, error) {
 // fail-open/closed setting.
 func (l *Limiter) Check(r *http.Request) (Decision, error) {
 	key := l.key(r)
+	if l.mem != nil {
+		var ns int64
+		if l.monoClock {
+			ns = l.monoNs + int64(time.Since(l.monoBase))
+		} else {
+			ns = l.cfg.Now().UnixNano()
+		}
+		// A memory store never fails for a limit validated in New.
+		return l.mem.allow(&key, l.cfg.Limit, l.T, l.tau, ns, 1), nil
+	}
 	d, err := l.cfg.Store.Allow(r.Context(), key, l.cfg.Limit, l.cfg.Now(), 1)
 	if err != nil {
 		if l.failing.CompareAndSwap(false, true) {

@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -270,3 +271,64 @@ type nopWriter struct{ h http.Header }
 func (w *nopWriter) Header() http.Header         { return w.h }
 func (w *nopWriter) Write(p []byte) (int, error) { return len(p), nil }
 func (w *nopWriter) WriteHeader(int)             {}
+
+// storeOnly hides the concrete type of a Store, forcing the Limiter through
+// the Store interface.
+type storeOnly struct{ Store }
+
+// TestMemoryFastPathMatchesStore checks that the Limiter's direct path into
+// a *MemoryStore (GCRA constants computed in New) decides exactly as the
+// Store interface does, request by request, allowed and refused, with the
+// same Remaining, ResetAfter and RetryAfter.
+func TestMemoryFastPathMatchesStore(t *testing.T) {
+	for _, lim := range []Limit{
+		{Rate: 3, Period: time.Second},
+		{Rate: 5, Period: 15 * time.Minute, Burst: 2},
+		{Rate: 7, Period: time.Minute, Burst: 20},
+	} {
+		t.Run(lim.String(), func(t *testing.T) {
+			clk := &clock{t: time.Unix(1_700_000_000, 0)}
+			id := mustIdentifier(t, IdentityConfig{})
+			fastStore, _ := NewMemoryStore(MemoryOptions{})
+			slowStore, _ := NewMemoryStore(MemoryOptions{})
+			fast := newLimiter(t, Config{Store: fastStore, Identifier: id, Limit: lim, Now: clk.Now})
+			slow := newLimiter(t, Config{Store: storeOnly{slowStore}, Identifier: id, Limit: lim, Now: clk.Now})
+			if fast.mem == nil || slow.mem != nil {
+				t.Fatal("the limiters do not take the paths this test compares")
+			}
+			r := newReq("192.0.2.1:1234", "agent")
+			for i := 0; i < 60; i++ {
+				df, errF := fast.Check(r)
+				ds, errS := slow.Check(r)
+				if errF != nil || errS != nil || df != ds {
+					t.Fatalf("request %d: fast path %+v, %v; Store interface %+v, %v", i, df, errF, ds, errS)
+				}
+				clk.t = clk.t.Add(time.Duration(i%7) * lim.interval() / 3)
+			}
+		})
+	}
+}
+
+// TestDefaultClockIsWallTime checks that the default clock's direct
+// nanosecond reading is the current time: a key refused under it must be
+// refused for about one interval from now, not from some other epoch.
+func TestDefaultClockIsWallTime(t *testing.T) {
+	st, _ := NewMemoryStore(MemoryOptions{})
+	l := newLimiter(t, Config{Store: st, Limit: Limit{Rate: 1, Period: time.Hour}})
+	r := newReq("192.0.2.1:1234", "agent")
+	if d, _ := l.Check(r); !d.Allowed {
+		t.Fatal("first request refused")
+	}
+	before := time.Now()
+	d, _ := l.Check(r)
+	if d.Allowed {
+		t.Fatal("second request allowed")
+	}
+	// The stored time must be where the Store interface at the wall time
+	// finds it (n=0 only reports).
+	key := l.key(r)
+	ds, err := st.Allow(context.Background(), key, l.cfg.Limit, before, 0)
+	if err != nil || ds.ResetAfter < d.ResetAfter-time.Second || ds.ResetAfter > d.ResetAfter+time.Second {
+		t.Fatalf("default clock: ResetAfter %v; at wall time the store says %+v, %v", d.ResetAfter, ds, err)
+	}
+}
