@@ -73,9 +73,11 @@ type Identifier struct {
 	warning  string
 	seed     maphash.Seed
 	// cache remembers the keys of recent (group, User-Agent) pairs, so a
-	// returning client costs a hash and a compare instead of two HMACs. It is
-	// two-way set associative and lock-free: a slot holds an immutable entry,
-	// replaced whole; a miss only costs the HMACs again.
+	// returning client costs a hash and a compare instead of two HMACs. Each
+	// pair may sit in one of two slots chosen by independent bits of its
+	// hash, and the cache is lock-free: a slot holds an immutable entry,
+	// replaced whole, and is used only when its group and whole agent equal
+	// the request's; a miss only costs the HMACs again.
 	cache [identityCacheSize]atomic.Pointer[cachedIdentity]
 }
 
@@ -157,14 +159,20 @@ func (id *Identifier) Identify(r *http.Request) Identity {
 	a := out.Group.Addr().As16()
 	h := mix64(maphash.String(id.seed, ua) ^ binary.LittleEndian.Uint64(a[:8]))
 	h = mix64(h ^ binary.LittleEndian.Uint64(a[8:]) ^ uint64(out.Group.Bits()))
-	// two-way set associative: a pair of slots per hash
-	set := id.cache[h&(identityCacheSize-1)&^1:][:2]
-	victim := &set[h>>63]
-	for i := range set {
-		e := set[i].Load()
+	// Two slots per pair, at independent places (skewed associativity):
+	// three clients then rarely compete for the same two slots, as they do
+	// when the two slots are a fixed set.
+	i1, i2 := h&(identityCacheSize-1), (h>>32)&(identityCacheSize-1)
+	if i2 == i1 {
+		i2 ^= 1
+	}
+	set := [2]*atomic.Pointer[cachedIdentity]{&id.cache[i1], &id.cache[i2]}
+	victim := set[h>>63]
+	for _, slot := range set {
+		e := slot.Load()
 		if e == nil {
-			victim = &set[i]
-			continue
+			victim = slot
+			break // pairs fill their first free slot, so none is further on
 		}
 		if e.group == out.Group && e.ua == ua {
 			out.Key, out.IPKey = e.key, e.ipKey

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
@@ -194,5 +195,68 @@ func TestIdentityCacheExact(t *testing.T) {
 				t.Fatalf("round %d client %d: cached keys differ from the HMAC", round, i)
 			}
 		}
+	}
+}
+
+// A poisoned cache hands out nothing: every slot holds an entry for a pair
+// that differs from the request's in one detail (agent, its length, group,
+// group kind or prefix length) with a bogus key, and Identify must still
+// return the HMAC of the request's own pair, whichever slots the pair maps
+// to. The control case (the poisoned pair itself) proves the cache is read.
+func TestIdentityCachePoisoned(t *testing.T) {
+	const ua = "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0"
+	bogus := [32]byte{0xba, 0xd}
+	for _, tc := range []struct {
+		name, remote, ua string
+		v6bits           int
+		poisonRemote     string
+		poisonUA         string
+		poisonBits       int // 0: the group of poisonRemote as the Identifier groups it
+	}{
+		{"other agent", "192.0.2.1:1", ua, 0, "192.0.2.1:1", ua + "x", 0},
+		{"agent prefix", "192.0.2.1:1", ua + "x", 0, "192.0.2.1:1", ua, 0},
+		{"agent of the same length", "192.0.2.1:1", ua, 0, "192.0.2.1:1", ua[:len(ua)-1] + "1", 0},
+		{"agent differing first", "192.0.2.1:1", ua, 0, "192.0.2.1:1", "m" + ua[1:], 0},
+		{"no agent", "192.0.2.1:1", "", 0, "192.0.2.1:1", " ", 0},
+		{"other IPv4", "192.0.2.1:1", ua, 0, "192.0.2.2:1", ua, 0},
+		{"IPv4 vs mapped IPv6 bytes", "192.0.2.1:1", ua, 128, "[::ffff:c000:201]:1", ua, 128},
+		{"IPv6 other /64", "[2001:db8:0:1::1]:1", ua, 0, "[2001:db8:0:2::1]:1", ua, 0},
+		{"IPv6 same address, other prefix length", "[2001:db8::1]:1", ua, 64, "[2001:db8::]:1", ua, 56},
+		{"no address vs 0.0.0.0", "not-an-address", ua, 0, "0.0.0.0:1", ua, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id := mustIdentifier(t, IdentityConfig{IPv6Prefix: tc.v6bits})
+			r := newReq(tc.remote, tc.ua)
+			want := id.Identify(r)
+			id.hmacs(&want, tc.ua)
+
+			p := id.Identify(newReq(tc.poisonRemote, tc.poisonUA))
+			group := p.Group
+			if tc.poisonBits != 0 {
+				group = netip.PrefixFrom(group.Addr(), tc.poisonBits)
+			}
+			if tc.name == "IPv4 vs mapped IPv6 bytes" {
+				// the same 16 bytes and prefix length, another address family:
+				// the cache must tell 192.0.2.1/32 from ::ffff:192.0.2.1/32
+				group = netip.PrefixFrom(netip.AddrFrom16(want.Group.Addr().As16()), want.Group.Bits())
+			}
+			if group == want.Group && tc.poisonUA == tc.ua {
+				t.Fatal("the poisoned pair is the request's own pair")
+			}
+			for i := range id.cache {
+				id.cache[i].Store(&cachedIdentity{group: group, ua: tc.poisonUA, key: bogus, ipKey: bogus})
+			}
+			got := id.Identify(r)
+			if got.Key != want.Key || got.IPKey != want.IPKey {
+				t.Fatalf("Identify returned the poisoned entry's keys for %s %q", tc.remote, tc.ua)
+			}
+			// Control: the poisoned pair itself is answered from the cache.
+			for i := range id.cache {
+				id.cache[i].Store(&cachedIdentity{group: want.Group, ua: tc.ua, key: bogus, ipKey: bogus})
+			}
+			if id.Identify(r).Key != bogus {
+				t.Fatal("control: the cache was not consulted, so this test proves nothing")
+			}
+		})
 	}
 }
