@@ -101,13 +101,19 @@ func (s *GuardMemoryStore) Fail(_ context.Context, key [32]byte, l Limit, p Lock
 	sh := s.t.shard(&key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	e, ok := sh.m[key]
+	var e guardEntry
+	ep, ok := sh.lookup(&key)
+	if ok {
+		e = *ep
+	}
 	e2, started := guardFail(e, l, p, ns)
 	if e2 != e {
-		if !ok {
+		if ok {
+			*ep = e2
+		} else {
 			s.t.makeRoom(sh, ns)
+			sh.insert(&key, e2)
 		}
-		sh.m[key] = e2
 	}
 	return started, nil
 }
@@ -117,7 +123,10 @@ func (s *GuardMemoryStore) Locked(_ context.Context, key [32]byte, now time.Time
 	ns := now.UnixNano()
 	sh := s.t.shard(&key)
 	sh.mu.Lock()
-	e := sh.m[key]
+	var e guardEntry
+	if ep, ok := sh.lookup(&key); ok {
+		e = *ep
+	}
 	sh.mu.Unlock()
 	if e.lockUntil > ns {
 		return time.Duration(e.lockUntil - ns), nil
@@ -129,7 +138,7 @@ func (s *GuardMemoryStore) Locked(_ context.Context, key [32]byte, now time.Time
 func (s *GuardMemoryStore) Reset(_ context.Context, key [32]byte) error {
 	sh := s.t.shard(&key)
 	sh.mu.Lock()
-	delete(sh.m, key)
+	sh.remove(&key)
 	sh.mu.Unlock()
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -153,6 +154,52 @@ func TestMemoryCap(t *testing.T) {
 	}
 	if n, max := s.Len(), s.MaxKeys(); n > max || max != 10_000 {
 		t.Fatalf("store holds %d keys, cap %d (want 10,000)", n, max)
+	}
+}
+
+// The shards' value slabs stay consistent and bounded under churn: every
+// tracked key owns one slot, freed slots are zero and reused, and a slab
+// never outgrows the shard's share of the cap.
+func TestMemorySlabsUnderChurn(t *testing.T) {
+	if sz := unsafe.Sizeof(shard[tat]{}); sz != 64 {
+		t.Errorf("a shard is %d bytes, not one cache line", sz)
+	}
+	s, _ := NewMemoryStore(MemoryOptions{MaxKeys: 64, Shards: 2})
+	ctx := context.Background()
+	short := Limit{Rate: 5, Period: time.Millisecond * 5}
+	for i := uint64(0); i < 50_000; i++ {
+		now := t0.Add(time.Duration(i) * time.Microsecond)
+		_, _ = s.Allow(ctx, key(1000+i%700), short, now, 1)
+	}
+	// Once everything has expired, a new key reclaims several slots at once
+	// and reuses one: the others wait on the free list.
+	_, _ = s.Allow(ctx, key(1), short, t0.Add(time.Hour), 1)
+	_, _ = s.Allow(ctx, key(2), short, t0.Add(time.Hour), 1)
+	free := 0
+	for si := range s.t.shards {
+		free += len(s.t.shards[si].free)
+	}
+	if free == 0 {
+		t.Fatal("no slot was freed: the test does not exercise the free list")
+	}
+	for si := range s.t.shards {
+		sh := &s.t.shards[si]
+		if len(sh.vals) > s.t.perShard || len(sh.vals) != len(sh.m)+len(sh.free) {
+			t.Fatalf("shard %d: %d slots, %d keys, %d free, cap %d", si, len(sh.vals), len(sh.m), len(sh.free), s.t.perShard)
+		}
+		owner := make(map[int32]bool)
+		for _, i := range sh.m {
+			if owner[i] {
+				t.Fatalf("shard %d: slot %d owned twice", si, i)
+			}
+			owner[i] = true
+		}
+		for _, i := range sh.free {
+			if owner[i] || sh.vals[i] != 0 {
+				t.Fatalf("shard %d: free slot %d is owned or not zero (%d)", si, i, sh.vals[i])
+			}
+			owner[i] = true
+		}
 	}
 }
 

@@ -47,10 +47,51 @@ type table[V entry] struct {
 	perShard int
 }
 
+// A shard maps each key to the index of its value in vals, so that
+// updating a tracked key's value writes it in place, after one map lookup
+// instead of a lookup and an assignment. Freed indexes are reused; vals
+// never grows beyond the most keys the shard has held, which makeRoom caps.
 type shard[V entry] struct {
-	mu sync.Mutex
-	m  map[[32]byte]V
-	_  [48]byte // keep shards on separate cache lines
+	mu   sync.Mutex
+	m    map[[32]byte]int32
+	vals []V
+	free []int32
+	// 64 bytes in all: shards sit on separate cache lines
+}
+
+// lookup returns a pointer to key's value, valid until the shard is next
+// changed, or false. Called with s.mu held.
+func (s *shard[V]) lookup(key *[32]byte) (*V, bool) {
+	i, ok := s.m[*key]
+	if !ok {
+		return nil, false
+	}
+	return &s.vals[i], true
+}
+
+// insert adds a key that is not in s. Called with s.mu held.
+func (s *shard[V]) insert(key *[32]byte, v V) {
+	var i int32
+	if n := len(s.free); n > 0 {
+		i, s.free = s.free[n-1], s.free[:n-1]
+		s.vals[i] = v
+	} else {
+		i = int32(len(s.vals))
+		s.vals = append(s.vals, v)
+	}
+	s.m[*key] = i
+}
+
+// remove drops key if present. Called with s.mu held.
+func (s *shard[V]) remove(key *[32]byte) {
+	i, ok := s.m[*key]
+	if !ok {
+		return
+	}
+	delete(s.m, *key)
+	var zero V
+	s.vals[i] = zero
+	s.free = append(s.free, i)
 }
 
 func newTable[V entry](o MemoryOptions) (*table[V], error) {
@@ -75,7 +116,7 @@ func newTable[V entry](o MemoryOptions) (*table[V], error) {
 		t.perShard = 1
 	}
 	for i := range t.shards {
-		t.shards[i].m = make(map[[32]byte]V)
+		t.shards[i].m = make(map[[32]byte]int32)
 	}
 	return t, nil
 }
@@ -96,9 +137,9 @@ func (t *table[V]) makeRoom(s *shard[V], now int64) {
 		freed     bool
 		seen      int
 	)
-	for k, v := range s.m { // Go starts map iteration at a random place
-		if e := v.expiry(); e <= now {
-			delete(s.m, k)
+	for k, i := range s.m { // Go starts map iteration at a random place
+		if e := s.vals[i].expiry(); e <= now {
+			s.remove(&k)
 			freed = true
 		} else if !found || e < oldest {
 			oldestKey, oldest, found = k, e, true
@@ -108,7 +149,7 @@ func (t *table[V]) makeRoom(s *shard[V], now int64) {
 		}
 	}
 	if !freed && found {
-		delete(s.m, oldestKey)
+		s.remove(&oldestKey)
 	}
 }
 
@@ -168,13 +209,19 @@ func (s *MemoryStore) Allow(_ context.Context, key [32]byte, l Limit, now time.T
 func (s *MemoryStore) allow(key *[32]byte, l Limit, T, tau, ns int64, n int) Decision {
 	sh := s.t.shard(key)
 	sh.mu.Lock()
-	old, ok := sh.m[*key]
-	d, next := gcra(l, T, tau, int64(old), ns, n)
+	p, ok := sh.lookup(key)
+	var old int64
+	if ok {
+		old = int64(*p)
+	}
+	d, next := gcra(l, T, tau, old, ns, n)
 	if d.Allowed && n > 0 {
-		if !ok {
+		if ok {
+			*p = tat(next)
+		} else {
 			s.t.makeRoom(sh, ns)
+			sh.insert(key, tat(next))
 		}
-		sh.m[*key] = tat(next)
 	}
 	sh.mu.Unlock()
 	return d
