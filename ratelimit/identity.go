@@ -140,8 +140,15 @@ func (id *Identifier) TrustedProxy(r *http.Request) bool {
 // Identify computes r's identity. It allocates only when the identity
 // cache misses.
 func (id *Identifier) Identify(r *http.Request) Identity {
-	ip := id.resolver.Resolve(r)
 	var out Identity
+	id.identify(r, &out)
+	return out
+}
+
+// identify is Identify writing into out, so that callers needing only the
+// key do not copy a whole Identity through a return value.
+func (id *Identifier) identify(r *http.Request, out *Identity) {
+	ip := id.resolver.Resolve(r)
 	out.IP = ip
 	switch {
 	case ip.Is4():
@@ -176,12 +183,11 @@ func (id *Identifier) Identify(r *http.Request) Identity {
 		}
 		if e.group == out.Group && e.ua == ua {
 			out.Key, out.IPKey = e.key, e.ipKey
-			return out
+			return
 		}
 	}
-	id.hmacs(&out, ua)
+	id.hmacs(out, ua)
 	victim.Store(&cachedIdentity{group: out.Group, ua: strings.Clone(ua), key: out.Key, ipKey: out.IPKey})
-	return out
 }
 
 // mix64 is the murmur3 finalizer: every input bit reaches every output bit.
@@ -278,7 +284,8 @@ func IdentityFromContext(ctx context.Context) (Identity, bool) {
 // request's reqctx.Info (Client, IP) when there is one.
 func (id *Identifier) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := &identityContext{Context: r.Context(), ident: id.Identify(r)}
+		ctx := &identityContext{Context: r.Context()}
+		id.identify(r, &ctx.ident)
 		if info, ok := reqctx.From(ctx.Context); ok {
 			info.Client = ctx.ident.Short()
 			info.IP = ctx.ident.IP
@@ -300,5 +307,7 @@ func (id *Identifier) clientKey(r *http.Request) [32]byte {
 	if p, ok := r.Context().Value(identityCtxKey).(*Identity); ok && p != nil {
 		return p.Key
 	}
-	return id.Identify(r).Key
+	var ident Identity
+	id.identify(r, &ident)
+	return ident.Key
 }
