@@ -302,12 +302,13 @@ func (id *Identifier) identityOf(r *http.Request) Identity {
 	return id.Identify(r)
 }
 
-// clientKey returns the client key of r without copying the whole identity.
-func (id *Identifier) clientKey(r *http.Request) [32]byte {
+// clientKey sets *key to the client key of r.
+func (id *Identifier) clientKey(r *http.Request, key *[32]byte) {
 	if p, ok := r.Context().Value(identityCtxKey).(*Identity); ok && p != nil {
-		return p.Key
+		*key = p.Key
+		return
 	}
 	var ident Identity
 	id.identify(r, &ident)
-	return ident.Key
+	*key = ident.Key
 }

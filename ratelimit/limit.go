@@ -97,22 +97,23 @@ type Store interface {
 // gcra applies n requests at time now (ns) to the stored TAT (ns; 0 when
 // none), for a limit l whose emission interval is T = l.interval() and whose
 // tolerance (how far ahead of now the TAT may run) is tau = l.burst() * T;
-// callers compute both once. It returns the decision and the TAT to store
+// callers compute both once. It sets all of *d to the decision (written in
+// place: the hot path copies no Decision) and returns the TAT to store
 // (unchanged when denied).
-func gcra(l Limit, T, tau, tat, now int64, n int) (Decision, int64) {
+func gcra(d *Decision, l Limit, T, tau, tat, now int64, n int) int64 {
 	if tat < now {
 		tat = now
 	}
 	newTAT := tat + int64(n)*T
-	d := Decision{Limit: l}
+	*d = Decision{Limit: l}
 	if allowAt := newTAT - tau; allowAt > now {
 		d.RetryAfter = time.Duration(allowAt - now)
 		d.ResetAfter = time.Duration(tat - now)
 		d.Remaining = int((tau - (tat - now)) / T)
-		return d, tat
+		return tat
 	}
 	d.Allowed = true
 	d.ResetAfter = time.Duration(newTAT - now)
 	d.Remaining = int((tau - (newTAT - now)) / T)
-	return d, newTAT
+	return newTAT
 }

@@ -199,14 +199,16 @@ func (s *MemoryStore) Allow(_ context.Context, key [32]byte, l Limit, now time.T
 		return Decision{}, errors.New("ratelimit: invalid limit or count")
 	}
 	T := int64(l.interval())
-	return s.allow(&key, l, T, int64(l.burst())*T, now.UnixNano(), n), nil
+	var d Decision
+	s.allow(&d, &key, l, T, int64(l.burst())*T, now.UnixNano(), n)
+	return d, nil
 }
 
-// allow is Allow for a valid limit whose GCRA interval T and tolerance tau
+// allow is Allow, deciding into *d, for a valid limit whose GCRA interval T and tolerance tau
 // the caller has computed, at now in unix ns. The Limiter calls it directly
 // when its store is a *MemoryStore, skipping the interface call, the
 // validation it did in New, the divisions and the copies.
-func (s *MemoryStore) allow(key *[32]byte, l Limit, T, tau, ns int64, n int) Decision {
+func (s *MemoryStore) allow(d *Decision, key *[32]byte, l Limit, T, tau, ns int64, n int) {
 	sh := s.t.shard(key)
 	sh.mu.Lock()
 	p, ok := sh.lookup(key)
@@ -214,7 +216,7 @@ func (s *MemoryStore) allow(key *[32]byte, l Limit, T, tau, ns int64, n int) Dec
 	if ok {
 		old = int64(*p)
 	}
-	d, next := gcra(l, T, tau, old, ns, n)
+	next := gcra(d, l, T, tau, old, ns, n)
 	if d.Allowed && n > 0 {
 		if ok {
 			*p = tat(next)
@@ -224,5 +226,4 @@ func (s *MemoryStore) allow(key *[32]byte, l Limit, T, tau, ns int64, n int) Dec
 		}
 	}
 	sh.mu.Unlock()
-	return d
 }

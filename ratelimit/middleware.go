@@ -148,7 +148,15 @@ func New(c Config) (*Limiter, error) {
 // On a store error it returns the error and a decision that follows the
 // fail-open/closed setting.
 func (l *Limiter) Check(r *http.Request) (Decision, error) {
-	key := l.key(r)
+	var d Decision
+	err := l.check(r, &d)
+	return d, err
+}
+
+// check is Check deciding into *d, which the hot path keeps on its stack.
+func (l *Limiter) check(r *http.Request, d *Decision) error {
+	var key [32]byte
+	l.key(r, &key)
 	if l.mem != nil {
 		var ns int64
 		if l.monoClock {
@@ -157,9 +165,11 @@ func (l *Limiter) Check(r *http.Request) (Decision, error) {
 			ns = l.cfg.Now().UnixNano()
 		}
 		// A memory store never fails for a limit validated in New.
-		return l.mem.allow(&key, l.cfg.Limit, l.T, l.tau, ns, 1), nil
+		l.mem.allow(d, &key, l.cfg.Limit, l.T, l.tau, ns, 1)
+		return nil
 	}
-	d, err := l.cfg.Store.Allow(r.Context(), key, l.cfg.Limit, l.cfg.Now(), 1)
+	var err error
+	*d, err = l.cfg.Store.Allow(r.Context(), key, l.cfg.Limit, l.cfg.Now(), 1)
 	if err != nil {
 		if l.failing.CompareAndSwap(false, true) {
 			detail := "rate-limit store failing; failing open"
@@ -168,30 +178,30 @@ func (l *Limiter) Check(r *http.Request) (Decision, error) {
 			}
 			l.cfg.Audit.Record(r, auditlog.Event{Name: auditlog.StoreUnavailable, Reason: "ratelimit_" + l.cfg.Name, Detail: detail})
 		}
-		return Decision{Allowed: !l.cfg.FailClosed, Limit: l.cfg.Limit, RetryAfter: time.Second}, err
+		*d = Decision{Allowed: !l.cfg.FailClosed, Limit: l.cfg.Limit, RetryAfter: time.Second}
+		return err
 	}
 	if l.failing.Load() && l.failing.CompareAndSwap(true, false) {
 		l.cfg.Audit.Record(r, auditlog.Event{Name: auditlog.StoreUnavailable, Reason: "ratelimit_" + l.cfg.Name, Detail: "rate-limit store recovered"})
 	}
-	return d, nil
+	return nil
 }
 
-func (l *Limiter) key(r *http.Request) [32]byte {
-	var key [32]byte
+// key sets *key to the store key of r.
+func (l *Limiter) key(r *http.Request, key *[32]byte) {
 	var ok bool
 	if l.cfg.KeyFunc != nil {
-		key, ok = l.cfg.KeyFunc(r)
+		*key, ok = l.cfg.KeyFunc(r)
 	}
 	if !ok && l.cfg.BySubject {
 		if info, has := reqctx.From(r.Context()); has && info.Sub != "" {
-			key, ok = l.cfg.Identifier.Derive(l.subLabel, info.Sub), true
+			*key, ok = l.cfg.Identifier.Derive(l.subLabel, info.Sub), true
 		}
 	}
 	if !ok {
-		key = l.cfg.Identifier.clientKey(r)
+		l.cfg.Identifier.clientKey(r, key)
 	}
-	xorKey(&key, &l.mask)
-	return key
+	xorKey(key, &l.mask)
 }
 
 // xorKey mixes a per-limiter (or per-purpose) mask into key, so that users
@@ -207,7 +217,8 @@ func xorKey(key, mask *[32]byte) {
 // ErrorWriter's body.
 func (l *Limiter) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		d, err := l.Check(r)
+		var d Decision
+		err := l.check(r, &d)
 		h := w.Header()
 		if err != nil {
 			if d.Allowed {

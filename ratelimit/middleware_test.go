@@ -326,7 +326,8 @@ func TestDefaultClockIsWallTime(t *testing.T) {
 	}
 	// The stored time must be where the Store interface at the wall time
 	// finds it (n=0 only reports).
-	key := l.key(r)
+	var key [32]byte
+	l.key(r, &key)
 	ds, err := st.Allow(context.Background(), key, l.cfg.Limit, before, 0)
 	if err != nil || ds.ResetAfter < d.ResetAfter-time.Second || ds.ResetAfter > d.ResetAfter+time.Second {
 		t.Fatalf("default clock: ResetAfter %v; at wall time the store says %+v, %v", d.ResetAfter, ds, err)
