@@ -187,12 +187,15 @@ func TestIdentityCacheExact(t *testing.T) {
 	id := mustIdentifier(t, IdentityConfig{})
 	for round := 0; round < 2; round++ {
 		for i := 0; i < 20000; i++ {
-			r := newReq("10."+strconv.Itoa(i/65536)+"."+strconv.Itoa(i/256%256)+"."+strconv.Itoa(i%256)+":1", "ua-"+strconv.Itoa(i%3))
+			ip := "10." + strconv.Itoa(i/65536) + "." + strconv.Itoa(i/256%256) + "." + strconv.Itoa(i%256)
+			r := newReq(ip+":1", "ua-"+strconv.Itoa(i%3))
 			got := id.Identify(r)
-			want := got
+			// the expected identity, computed without the cache
+			want := Identity{IP: netip.MustParseAddr(ip)}
+			want.Group = netip.PrefixFrom(want.IP, 32)
 			id.hmacs(&want, r.Header.Get("User-Agent"))
-			if got.Key != want.Key || got.IPKey != want.IPKey {
-				t.Fatalf("round %d client %d: cached keys differ from the HMAC", round, i)
+			if got != want {
+				t.Fatalf("round %d client %d: Identify = %+v, want %+v", round, i, got, want)
 			}
 		}
 	}
@@ -227,8 +230,12 @@ func TestIdentityCachePoisoned(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			id := mustIdentifier(t, IdentityConfig{IPv6Prefix: tc.v6bits})
 			r := newReq(tc.remote, tc.ua)
-			want := id.Identify(r)
-			id.hmacs(&want, tc.ua)
+			want := id.Identify(r) // from an empty cache: computed
+			w2 := want
+			id.hmacs(&w2, tc.ua)
+			if w2 != want {
+				t.Fatal("keys from an empty cache differ from the HMAC")
+			}
 
 			p := id.Identify(newReq(tc.poisonRemote, tc.poisonUA))
 			group := p.Group
@@ -246,9 +253,8 @@ func TestIdentityCachePoisoned(t *testing.T) {
 			for i := range id.cache {
 				id.cache[i].Store(&cachedIdentity{group: group, ua: tc.poisonUA, key: bogus, ipKey: bogus})
 			}
-			got := id.Identify(r)
-			if got.Key != want.Key || got.IPKey != want.IPKey {
-				t.Fatalf("Identify returned the poisoned entry's keys for %s %q", tc.remote, tc.ua)
+			if got := id.Identify(r); got != want {
+				t.Fatalf("Identify(%s, %q) with a poisoned cache = %+v, want %+v", tc.remote, tc.ua, got, want)
 			}
 			// Control: the poisoned pair itself is answered from the cache.
 			for i := range id.cache {
