@@ -100,12 +100,12 @@ type Store interface {
 // callers compute both once. It sets all of *d to the decision (written in
 // place: the hot path copies no Decision) and returns the TAT to store
 // (unchanged when denied).
-func gcra(d *Decision, l Limit, T, tau, tat, now int64, n int) int64 {
+func gcra(d *Decision, l *Limit, T, tau, tat, now int64, n int) int64 {
 	if tat < now {
 		tat = now
 	}
 	newTAT := tat + int64(n)*T
-	*d = Decision{Limit: l}
+	*d = Decision{Limit: *l}
 	if allowAt := newTAT - tau; allowAt > now {
 		d.RetryAfter = time.Duration(allowAt - now)
 		d.ResetAfter = time.Duration(tat - now)

@@ -200,7 +200,7 @@ func (s *MemoryStore) Allow(_ context.Context, key [32]byte, l Limit, now time.T
 	}
 	T := int64(l.interval())
 	var d Decision
-	s.allow(&d, &key, l, T, int64(l.burst())*T, now.UnixNano(), n)
+	s.allow(&d, &key, &l, T, int64(l.burst())*T, now.UnixNano(), n)
 	return d, nil
 }
 
@@ -208,7 +208,7 @@ func (s *MemoryStore) Allow(_ context.Context, key [32]byte, l Limit, now time.T
 // the caller has computed, at now in unix ns. The Limiter calls it directly
 // when its store is a *MemoryStore, skipping the interface call, the
 // validation it did in New, the divisions and the copies.
-func (s *MemoryStore) allow(d *Decision, key *[32]byte, l Limit, T, tau, ns int64, n int) {
+func (s *MemoryStore) allow(d *Decision, key *[32]byte, l *Limit, T, tau, ns int64, n int) {
 	sh := s.t.shard(key)
 	sh.mu.Lock()
 	p, ok := sh.lookup(key)

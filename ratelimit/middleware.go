@@ -165,7 +165,7 @@ func (l *Limiter) check(r *http.Request, d *Decision) error {
 			ns = l.cfg.Now().UnixNano()
 		}
 		// A memory store never fails for a limit validated in New.
-		l.mem.allow(d, &key, l.cfg.Limit, l.T, l.tau, ns, 1)
+		l.mem.allow(d, &key, &l.cfg.Limit, l.T, l.tau, ns, 1)
 		return nil
 	}
 	var err error
@@ -232,7 +232,7 @@ func (l *Limiter) Handler(next http.Handler) http.Handler {
 			return
 		}
 		h[hdrPolicy] = l.policy
-		h[hdrRateLimit] = l.rateLimitValue(d)
+		h[hdrRateLimit] = l.rateLimitValue(d.Remaining, d.ResetAfter)
 		if d.Allowed {
 			next.ServeHTTP(w, r)
 			return
@@ -250,8 +250,8 @@ func (l *Limiter) Handler(next http.Handler) http.Handler {
 
 // rateLimitValue returns `"name";r=<remaining>;t=<seconds until the full
 // quota is back>`, from the cache when it can.
-func (l *Limiter) rateLimitValue(d Decision) []string {
-	r, t := int64(d.Remaining), ceilSeconds(d.ResetAfter)
+func (l *Limiter) rateLimitValue(remaining int, resetAfter time.Duration) []string {
+	r, t := int64(remaining), ceilSeconds(resetAfter)
 	slot := &l.rlCache[uint64(r*61+t)%rlCacheSize]
 	if e := slot.Load(); e != nil && e.r == r && e.t == t {
 		return e.v
