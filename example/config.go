@@ -52,11 +52,12 @@ func envName(flagName string) string {
 
 // parseConfig reads args (without the program name) and the environment
 // through getenv. It returns an error for unknown flags, bad values and
-// combinations that cannot work; it never exits.
-func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*config, error) {
+// combinations that cannot work; it never exits. The usage goes to usage
+// (for -h, and after a flag error).
+func parseConfig(args []string, getenv func(string) string, usage io.Writer) (*config, error) {
 	c := &config{bcryptCost: bcryptCost}
 	fs := flag.NewFlagSet("example", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(usage)
 	var proxies, origins string
 	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "the API's listener")
 	fs.StringVar(&c.AppAddr, "app-addr", "127.0.0.1:8081", "the demo page's listener (a second origin); empty disables it")

@@ -10,7 +10,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -18,15 +17,22 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/rs/zerolog"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stderr); err != nil {
-		if !errors.Is(err, errHelp) {
-			fmt.Fprintln(os.Stderr, "example:", err)
+	// Standard error carries JSON lines only (the audit log and the server's
+	// own messages), so a start-up error is one too; -h prints to standard
+	// output.
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, errHelp) {
+			os.Exit(0)
 		}
+		log := zerolog.New(os.Stderr).With().Timestamp().Str("component", "example").Logger()
+		log.Error().Err(err).Msg("cannot start")
 		os.Exit(2)
 	}
 }
@@ -35,8 +41,8 @@ var errHelp = errors.New("help requested")
 
 // run parses the configuration, builds the servers and serves until ctx is
 // done, then shuts down gracefully.
-func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
-	cfg, err := parseConfig(args, getenv, stderr)
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := parseConfig(args, getenv, stdout)
 	if err != nil {
 		if errors.Is(err, errFlagHelp) {
 			return errHelp
