@@ -134,7 +134,15 @@ func newApp(ctx context.Context, cfg *config, logw io.Writer) (*app, error) {
 	}
 	a.refresh, err = middleware.NewRefreshTokens(middleware.RefreshConfig{
 		Store: refreshStore, FamilyTTL: cfg.RefreshTTL, Audit: a.audit,
-		Reload: func(_ context.Context, sub string) ([]string, error) { return a.users.roles(sub) },
+		// Roles are reloaded at each refresh, so a role taken away ends with the
+		// next refresh; a user who no longer exists ends the family.
+		Reload: func(_ context.Context, sub string) ([]string, error) {
+			roles, err := a.users.roles(sub)
+			if err != nil {
+				return nil, fmt.Errorf("user %q: %w", sub, middleware.ErrInvalidGrant)
+			}
+			return roles, nil
+		},
 	})
 	if err != nil {
 		return nil, err
