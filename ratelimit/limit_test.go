@@ -140,6 +140,42 @@ func TestMemoryConcurrentExact(t *testing.T) {
 	}
 }
 
+// The lock-free path stays exact while other keys are inserted and evicted
+// in the same shard: 1,000 goroutines on one key, each also adding a new
+// key, in a store far too small for them all.
+func TestMemoryConcurrentExactUnderChurn(t *testing.T) {
+	s, _ := NewMemoryStore(MemoryOptions{MaxKeys: 16, Shards: 1})
+	hot := Limit{Rate: 100, Period: time.Hour}
+	churn := Limit{Rate: 1000, Period: time.Second}
+	ctx := context.Background()
+	var allowed atomic.Int64
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range uint64(1000) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			for j := range uint64(3) {
+				_, _ = s.Allow(ctx, key(1_000_000+i*3+j), churn, t0, 1)
+				if j == 1 {
+					if d, _ := s.Allow(ctx, key(7), hot, t0, 1); d.Allowed {
+						allowed.Add(1)
+					}
+				}
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if got := allowed.Load(); got != 100 {
+		t.Fatalf("1,000 goroutines got %d allowed, want exactly 100", got)
+	}
+	if n := s.Len(); n > s.MaxKeys() {
+		t.Fatalf("store holds %d keys, cap %d", n, s.MaxKeys())
+	}
+}
+
 // A flood of distinct keys never grows the store past its cap, and the
 // limits still hold for a key that is being limited.
 func TestMemoryCap(t *testing.T) {
@@ -161,7 +197,7 @@ func TestMemoryCap(t *testing.T) {
 // tracked key owns one slot, freed slots are zero and reused, and a slab
 // never outgrows the shard's share of the cap.
 func TestMemorySlabsUnderChurn(t *testing.T) {
-	if sz := unsafe.Sizeof(shard[tat]{}); sz != 64 {
+	if sz := unsafe.Sizeof(shard[*tatEntry]{}); sz != 64 {
 		t.Errorf("a shard is %d bytes, not one cache line", sz)
 	}
 	s, _ := NewMemoryStore(MemoryOptions{MaxKeys: 64, Shards: 2})
@@ -195,8 +231,8 @@ func TestMemorySlabsUnderChurn(t *testing.T) {
 			owner[i] = true
 		}
 		for _, i := range sh.free {
-			if owner[i] || sh.vals[i] != 0 {
-				t.Fatalf("shard %d: free slot %d is owned or not zero (%d)", si, i, sh.vals[i])
+			if owner[i] || sh.vals[i] != nil {
+				t.Fatalf("shard %d: free slot %d is owned or not nil", si, i)
 			}
 			owner[i] = true
 		}
@@ -224,6 +260,44 @@ func TestMemoryReclaimsExpiredFirst(t *testing.T) {
 	}
 	if d, _ := s.Allow(ctx, key(1), long, later, 1); d.Allowed {
 		t.Fatal("the limited key was evicted while expired keys were available")
+	}
+}
+
+// A request that found an entry through the lock-free index just before the
+// entry was reclaimed must not be counted on the orphan: it goes back to the
+// shard map, so a key gets exactly its budget across a reclamation.
+func TestMemoryReclaimedEntryTakesNoUpdate(t *testing.T) {
+	s, _ := NewMemoryStore(MemoryOptions{MaxKeys: 8, Shards: 1})
+	ctx := context.Background()
+	hourly := Limit{Rate: 1, Period: time.Hour}
+	k := key(1)
+	if d, _ := s.Allow(ctx, k, hourly, t0, 1); !d.Allowed {
+		t.Fatal("first request refused")
+	}
+	later := t0.Add(2 * time.Hour) // k's entry has expired
+	stale := s.slot(&k).Load()     // a request reads the index...
+	if stale == nil || stale.key != k {
+		t.Fatal("the entry is not in the index")
+	}
+	for i := uint64(2); i <= 9; i++ { // ...while new keys reclaim k's entry
+		_, _ = s.Allow(ctx, key(i), hourly, later, 1)
+	}
+	if s.slot(&k).Load() == stale {
+		t.Error("the reclaimed entry is still in the index")
+	}
+	allowed := 0
+	T := int64(hourly.interval())
+	var d Decision
+	if update(stale, &d, &hourly, T, T, later.UnixNano(), 1) && d.Allowed {
+		allowed++ // the stale request counted on the orphan
+	}
+	for range 2 {
+		if d, _ := s.Allow(ctx, k, hourly, later, 1); d.Allowed {
+			allowed++
+		}
+	}
+	if allowed != 1 {
+		t.Fatalf("%d requests allowed within an hour at 1/h", allowed)
 	}
 }
 

@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"hash/maphash"
+	"math"
 	"math/bits"
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -45,6 +48,9 @@ type table[V entry] struct {
 	shards   []shard[V]
 	mask     uint64
 	perShard int
+	// removed, when set, is told of each entry leaving the table (with the
+	// shard lock held).
+	removed func(key *[32]byte, v V)
 }
 
 // A shard maps each key to the index of its value in vals, so that
@@ -138,7 +144,10 @@ func (t *table[V]) makeRoom(s *shard[V], now int64) {
 		seen      int
 	)
 	for k, i := range s.m { // Go starts map iteration at a random place
-		if e := s.vals[i].expiry(); e <= now {
+		if e := s.vals[i].expiry(); e <= now && retire(s.vals[i], e, false) {
+			if t.removed != nil {
+				t.removed(&k, s.vals[i])
+			}
 			s.remove(&k)
 			freed = true
 		} else if !found || e < oldest {
@@ -149,8 +158,31 @@ func (t *table[V]) makeRoom(s *shard[V], now int64) {
 		}
 	}
 	if !freed && found {
+		if i, ok := s.m[oldestKey]; ok {
+			retire(s.vals[i], oldest, true)
+			if t.removed != nil {
+				t.removed(&oldestKey, s.vals[i])
+			}
+		}
 		s.remove(&oldestKey)
 	}
+}
+
+// retirer is an entry updated outside the shard lock (a *tatEntry): before
+// its key leaves the map it must be marked so that no update lands on it
+// after it is gone.
+type retirer interface {
+	// retire marks the entry removed and reports true, if its expiry is still
+	// seen or force is set; it reports false when a concurrent update
+	// changed the expiry (the entry is live again and stays).
+	retire(seen int64, force bool) bool
+}
+
+func retire[V entry](v V, seen int64, force bool) bool {
+	if r, ok := any(v).(retirer); ok {
+		return r.retire(seen, force)
+	}
+	return true
 }
 
 // Len returns the number of keys tracked.
@@ -165,24 +197,68 @@ func (t *table[V]) Len() int {
 	return n
 }
 
-// tat is the GCRA stored time. It holds information until it passes.
-type tat int64
+// dead is the stored time of a tatEntry removed from its table.
+const dead = math.MinInt64
 
-func (v tat) expiry() int64 { return int64(v) }
+// tatEntry is one key's GCRA state (its TAT). The key is set before the
+// entry is published and never changes; tat is updated by compare-and-swap,
+// with or without the shard lock, and set to dead when the entry leaves the
+// table, after which no update succeeds on it.
+type tatEntry struct {
+	key [32]byte
+	tat atomic.Int64
+}
+
+func (e *tatEntry) expiry() int64 { return e.tat.Load() }
+
+func (e *tatEntry) retire(seen int64, force bool) bool {
+	if force {
+		e.tat.Store(dead)
+		return true
+	}
+	return e.tat.CompareAndSwap(seen, dead)
+}
 
 // MemoryStore is an in-process GCRA Store: sharded, bounded, and
-// allocation-free per decision. Safe for concurrent use.
+// allocation-free per decision for tracked keys. Safe for concurrent use.
+//
+// A key already tracked is decided without a lock: a direct-mapped index of
+// recently used entries, at a place given by a hash seeded per store (so
+// that chosen keys cannot be aimed at one place), leads to the entry, whose
+// whole key is compared, and the new TAT is stored by compare-and-swap. Any
+// miss (an empty or reused place, a removed entry) falls back to the
+// locked shard map, which stays the one record of what is tracked; the
+// index only speeds up finding it. Entries are never reused (a reader may
+// still hold a removed one), so a new key costs one 48-byte allocation, as
+// a new client's identity already does.
 type MemoryStore struct {
-	t *table[tat]
+	t        *table[*tatEntry]
+	seed     maphash.Seed
+	index    []atomic.Pointer[tatEntry]
+	indexMsk uint64
 }
+
+// maxIndex bounds the index of recently used entries (8 bytes a place).
+const maxIndex = 1 << 17
 
 // NewMemoryStore returns a MemoryStore configured by o.
 func NewMemoryStore(o MemoryOptions) (*MemoryStore, error) {
-	t, err := newTable[tat](o)
+	t, err := newTable[*tatEntry](o)
 	if err != nil {
 		return nil, err
 	}
-	return &MemoryStore{t: t}, nil
+	n := 1 << bits.Len(uint(t.perShard*len(t.shards)-1))
+	n = min(max(n, 64), maxIndex)
+	s := &MemoryStore{t: t, seed: maphash.MakeSeed(), index: make([]atomic.Pointer[tatEntry], n), indexMsk: uint64(n - 1)}
+	t.removed = func(key *[32]byte, e *tatEntry) {
+		s.slot(key).CompareAndSwap(e, nil)
+	}
+	return s, nil
+}
+
+// slot returns key's place in the index.
+func (s *MemoryStore) slot(key *[32]byte) *atomic.Pointer[tatEntry] {
+	return &s.index[maphash.Comparable(s.seed, *key)&s.indexMsk]
 }
 
 // MaxKeys returns the cap on tracked keys actually applied (it is rounded
@@ -209,21 +285,39 @@ func (s *MemoryStore) Allow(_ context.Context, key [32]byte, l Limit, now time.T
 // when its store is a *MemoryStore, skipping the interface call, the
 // validation it did in New, the divisions and the copies.
 func (s *MemoryStore) allow(d *Decision, key *[32]byte, l *Limit, T, tau, ns int64, n int) {
+	slot := s.slot(key)
+	if e := slot.Load(); e != nil && e.key == *key && update(e, d, l, T, tau, ns, n) {
+		return
+	}
 	sh := s.t.shard(key)
 	sh.mu.Lock()
-	p, ok := sh.lookup(key)
-	var old int64
-	if ok {
-		old = int64(*p)
-	}
-	next := gcra(d, l, T, tau, old, ns, n)
-	if d.Allowed && n > 0 {
-		if ok {
-			*p = tat(next)
-		} else {
-			s.t.makeRoom(sh, ns)
-			sh.insert(key, tat(next))
-		}
+	if p, ok := sh.lookup(key); ok {
+		// An entry in the map is not dead: entries are marked dead only as
+		// they leave the map, under this lock.
+		update(*p, d, l, T, tau, ns, n)
+		slot.Store(*p)
+	} else if next := gcra(d, l, T, tau, 0, ns, n); d.Allowed && n > 0 {
+		s.t.makeRoom(sh, ns)
+		e := &tatEntry{key: *key}
+		e.tat.Store(next)
+		sh.insert(key, e)
+		slot.Store(e)
 	}
 	sh.mu.Unlock()
+}
+
+// update decides n requests against e and stores the new TAT (n = 0 only
+// reports, as without an entry, and stores nothing), reporting
+// false, without deciding, when e has been removed from the table.
+func update(e *tatEntry, d *Decision, l *Limit, T, tau, ns int64, n int) bool {
+	for {
+		old := e.tat.Load()
+		if old == dead {
+			return false
+		}
+		next := gcra(d, l, T, tau, old, ns, n)
+		if n == 0 || next == old || e.tat.CompareAndSwap(old, next) {
+			return true
+		}
+	}
 }
