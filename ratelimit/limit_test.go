@@ -301,6 +301,32 @@ func TestMemoryReclaimedEntryTakesNoUpdate(t *testing.T) {
 	}
 }
 
+// The lock-free index places keys by a hash drawn per store: the same keys
+// land in different places in two stores (an attacker who learns one
+// layout, or shapes keys through a KeyFunc, cannot aim at a place), and
+// keys differing in any one word spread out.
+func TestMemoryIndexSeeded(t *testing.T) {
+	a, _ := NewMemoryStore(MemoryOptions{})
+	b, _ := NewMemoryStore(MemoryOptions{})
+	place := func(s *MemoryStore, k *[32]byte) uintptr {
+		return uintptr(unsafe.Pointer(s.slot(k))) - uintptr(unsafe.Pointer(&s.index[0]))
+	}
+	for w := 0; w < 32; w += 4 {
+		same, seen := 0, map[uintptr]bool{}
+		for i := range 64 {
+			var k [32]byte
+			k[w] = byte(i) // keys differing in word w/4 only
+			seen[place(a, &k)] = true
+			if place(a, &k) == place(b, &k) {
+				same++
+			}
+		}
+		if same > 8 || len(seen) < 48 {
+			t.Errorf("word %d: %d of 64 keys in the same place in two stores, %d distinct places", w/4, same, len(seen))
+		}
+	}
+}
+
 func TestMemoryOptionsErrors(t *testing.T) {
 	if _, err := NewMemoryStore(MemoryOptions{MaxKeys: -1}); err == nil {
 		t.Error("negative MaxKeys accepted")

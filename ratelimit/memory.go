@@ -4,9 +4,9 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"hash/maphash"
 	"math"
 	"math/bits"
+	"math/rand/v2"
 	"runtime"
 	"strconv"
 	"sync"
@@ -232,10 +232,14 @@ func (e *tatEntry) retire(seen int64, force bool) bool {
 // still hold a removed one), so a new key costs one 48-byte allocation, as
 // a new client's identity already does.
 type MemoryStore struct {
-	t        *table[*tatEntry]
-	seed     maphash.Seed
-	index    []atomic.Pointer[tatEntry]
-	indexMsk uint64
+	t     *table[*tatEntry]
+	index []atomic.Pointer[tatEntry]
+	// shift and mul choose a key's place in index: the top bits of
+	// sum(mul[i] * key word i) + mul[8], with random multipliers drawn per
+	// store (Dietzfelbinger's multiply-shift hash for vectors: keys chosen
+	// without knowing mul collide no more often than random ones).
+	shift uint
+	mul   [9]uint64
 }
 
 // maxIndex bounds the index of recently used entries (8 bytes a place).
@@ -249,7 +253,10 @@ func NewMemoryStore(o MemoryOptions) (*MemoryStore, error) {
 	}
 	n := 1 << bits.Len(uint(t.perShard*len(t.shards)-1))
 	n = min(max(n, 64), maxIndex)
-	s := &MemoryStore{t: t, seed: maphash.MakeSeed(), index: make([]atomic.Pointer[tatEntry], n), indexMsk: uint64(n - 1)}
+	s := &MemoryStore{t: t, index: make([]atomic.Pointer[tatEntry], n), shift: uint(64 - bits.Len(uint(n-1)))}
+	for i := range s.mul {
+		s.mul[i] = rand.Uint64()
+	}
 	t.removed = func(key *[32]byte, e *tatEntry) {
 		s.slot(key).CompareAndSwap(e, nil)
 	}
@@ -258,7 +265,12 @@ func NewMemoryStore(o MemoryOptions) (*MemoryStore, error) {
 
 // slot returns key's place in the index.
 func (s *MemoryStore) slot(key *[32]byte) *atomic.Pointer[tatEntry] {
-	return &s.index[maphash.Comparable(s.seed, *key)&s.indexMsk]
+	m := &s.mul
+	h := m[8]
+	for i := 0; i < 32; i += 4 {
+		h += m[i/4] * uint64(binary.LittleEndian.Uint32(key[i:]))
+	}
+	return &s.index[h>>s.shift]
 }
 
 // MaxKeys returns the cap on tracked keys actually applied (it is rounded
