@@ -225,23 +225,28 @@ func parseHostPort(s string) netip.Addr {
 func parseIPv4Port(s string) (netip.Addr, bool) {
 	var ip [4]byte
 	i := 0
-	for f := 0; f < 4; f++ {
+	for f := range 4 {
 		if f > 0 {
 			if i >= len(s) || s[i] != '.' {
 				return netip.Addr{}, false
 			}
 			i++
 		}
-		start, v := i, 0
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			v = v*10 + int(s[i]-'0')
-			i++
-			if i-start > 3 {
+		if i >= len(s) || s[i]-'0' > 9 {
+			return netip.Addr{}, false
+		}
+		v := uint(s[i] - '0')
+		i++
+		// A field is "0" or up to three digits without a leading zero; a
+		// digit left over after it fails the separator check that follows.
+		if v != 0 {
+			for k := 0; k < 2 && i < len(s) && s[i]-'0' <= 9; k++ {
+				v = v*10 + uint(s[i]-'0')
+				i++
+			}
+			if v > 255 {
 				return netip.Addr{}, false
 			}
-		}
-		if i == start || v > 255 || (s[start] == '0' && i-start > 1) {
-			return netip.Addr{}, false
 		}
 		ip[f] = byte(v)
 	}
