@@ -164,7 +164,13 @@ func (id *Identifier) identify(r *http.Request, out *Identity) {
 		ua = ua[:maxUA]
 	}
 	a := out.Group.Addr().As16()
-	h := mix64(maphash.String(id.seed, ua) ^ binary.LittleEndian.Uint64(a[:8]))
+	// The seeded agent hash is already random: mixing it alone again would
+	// add nothing, so the first mix is skipped when the group's high half is
+	// zero (every IPv4 group).
+	h := maphash.String(id.seed, ua)
+	if hi := binary.LittleEndian.Uint64(a[:8]); hi != 0 {
+		h = mix64(h ^ hi)
+	}
 	h = mix64(h ^ binary.LittleEndian.Uint64(a[8:]) ^ uint64(out.Group.Bits()))
 	// Two slots per pair, at independent places (skewed associativity):
 	// three clients then rarely compete for the same two slots, as they do
