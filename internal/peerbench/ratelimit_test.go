@@ -39,7 +39,9 @@ func requests() []*http.Request {
 
 var ok = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
 
-func apiguardHandler(tb testing.TB) http.Handler {
+// apiguardLimiter returns apiguard's limiter over a memory store and the
+// identifier it keys clients with.
+func apiguardLimiter(tb testing.TB) (*ratelimit.Identifier, *ratelimit.Limiter) {
 	id, err := ratelimit.NewIdentifier(ratelimit.IdentityConfig{Secret: bytes.Repeat([]byte("s"), 32)})
 	if err != nil {
 		tb.Fatal(err)
@@ -52,24 +54,18 @@ func apiguardHandler(tb testing.TB) http.Handler {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	return id, l
+}
+
+func apiguardHandler(tb testing.TB) http.Handler {
+	_, l := apiguardLimiter(tb)
 	return l.Handler(ok)
 }
 
 // apiguardChainHandler adds the identity middleware in front, as the full
 // chain runs it (the identity then serves the guard and the audit log too).
 func apiguardChainHandler(tb testing.TB) http.Handler {
-	id, err := ratelimit.NewIdentifier(ratelimit.IdentityConfig{Secret: bytes.Repeat([]byte("s"), 32)})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	st, err := ratelimit.NewMemoryStore(ratelimit.MemoryOptions{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	l, err := ratelimit.New(ratelimit.Config{Store: st, Identifier: id, Limit: ratelimit.Limit{Rate: perSec, Period: time.Second, Burst: 1 << 30}})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	id, l := apiguardLimiter(tb)
 	return id.Handler(l.Handler(ok))
 }
 
