@@ -66,6 +66,9 @@ func requestIP(r *http.Request, info *reqctx.Info) netip.Addr {
 	if info != nil && info.IP.IsValid() {
 		return info.IP
 	}
+	if r == nil {
+		return netip.Addr{}
+	}
 	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
 		return ap.Addr()
 	}

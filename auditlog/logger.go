@@ -122,28 +122,41 @@ func (l *Logger) Record(r *http.Request, e Event) {
 	if l == nil {
 		return
 	}
+	var info *reqctx.Info
+	ctx := context.Background()
+	if r != nil {
+		ctx = r.Context()
+		info, _ = reqctx.From(ctx)
+	}
+	l.record(ctx, r, info, &e)
+}
+
+// RecordContext records e for code that holds the request's context but not
+// the request itself (a token service, a store): request_id, client and ip
+// come from the context's reqctx.Info when there is one; method and path are
+// left out. A nil Logger records nothing.
+func (l *Logger) RecordContext(ctx context.Context, e Event) {
+	if l == nil {
+		return
+	}
+	info, _ := reqctx.From(ctx)
+	l.record(ctx, nil, info, &e)
+}
+
+func (l *Logger) record(ctx context.Context, r *http.Request, info *reqctx.Info, e *Event) {
 	l.metrics.count(e.Name, e.Reason)
-	alerting := e.Name.alerting()
-	if !alerting {
+	if !e.Name.alerting() {
 		ev := l.level(e.Name)
 		if !ev.Enabled() {
 			return
 		}
-		var info *reqctx.Info
-		if r != nil {
-			info, _ = reqctx.From(r.Context())
-		}
-		l.write(ev, r, info, &e, l.now(), decision{})
+		l.write(ev, r, info, e, l.now(), decision{})
 		return
 	}
-	l.recordThreat(r, &e)
+	l.recordThreat(ctx, r, info, e)
 }
 
-func (l *Logger) recordThreat(r *http.Request, e *Event) {
-	var info *reqctx.Info
-	if r != nil {
-		info, _ = reqctx.From(r.Context())
-	}
+func (l *Logger) recordThreat(ctx context.Context, r *http.Request, info *reqctx.Info, e *Event) {
 	now := l.now()
 	d := decision{write: true}
 	if l.sup != nil {
@@ -162,7 +175,7 @@ func (l *Logger) recordThreat(r *http.Request, e *Event) {
 		l.write(ev, r, info, e, now, d)
 	}
 	if l.alerter != nil {
-		l.alert(r, info, e, now, d)
+		l.alert(ctx, r, info, e, now, d)
 	}
 }
 
@@ -173,7 +186,7 @@ func (l *Logger) clientKey(r *http.Request, info *reqctx.Info) string {
 		c, _ := clip(info.Client, maxClient)
 		return c
 	}
-	if r == nil {
+	if r == nil && info == nil {
 		return ""
 	}
 	var buf [64]byte
@@ -181,13 +194,11 @@ func (l *Logger) clientKey(r *http.Request, info *reqctx.Info) string {
 	return string(b)
 }
 
-func (l *Logger) alert(r *http.Request, info *reqctx.Info, e *Event, now time.Time, d decision) {
-	ctx := context.Background()
+func (l *Logger) alert(ctx context.Context, r *http.Request, info *reqctx.Info, e *Event, now time.Time, d decision) {
 	a := Alert{Event: e.Name, Time: now, Suppressed: d.suppressed, First: d.first, Last: d.last}
 	a.Reason, _ = clip(e.Reason, maxReason)
 	a.Sub, _ = clip(e.Sub, maxSub)
-	if r != nil {
-		ctx = context.WithoutCancel(r.Context())
+	if r != nil || info != nil {
 		a.Client = l.clientKey(r, info)
 		var buf [64]byte
 		if b, ok := l.ip.appendIP(buf[:0], requestIP(r, info)); ok {
@@ -200,7 +211,7 @@ func (l *Logger) alert(r *http.Request, info *reqctx.Info, e *Event, now time.Ti
 			}
 		}
 	}
-	l.alerter.Alert(ctx, a)
+	l.alerter.Alert(context.WithoutCancel(ctx), a)
 }
 
 // Flush writes (and alerts) a summary for every suppressed repeat not yet
@@ -277,7 +288,7 @@ func (l *Logger) write(ev *zerolog.Event, r *http.Request, info *reqctx.Info, e 
 		ln.time2("suppressed_first", d.first)
 		ln.time2("suppressed_last", d.last)
 	}
-	if r != nil {
+	if r != nil || info != nil {
 		l.requestFields(&ln, r, info)
 	}
 	ln.send()
@@ -292,6 +303,9 @@ func (l *Logger) requestFields(ln *line, r *http.Request, info *reqctx.Info) {
 	var buf [64]byte
 	if b, ok := l.ip.appendIP(buf[:0], requestIP(r, info)); ok {
 		ln.ev.Bytes("ip", b)
+	}
+	if r == nil {
+		return // recorded from a context: no method or path
 	}
 	ln.str("method", r.Method, maxMethod)
 	if r.URL != nil {

@@ -2,6 +2,7 @@ package auditlog
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"maps"
 	"net/http"
@@ -330,5 +331,38 @@ func TestAppendTimeMatchesLayout(t *testing.T) {
 		if got := string(appendTime(nil, tm)); got != want {
 			t.Errorf("appendTime(%v) = %q, want %q", tm, got, want)
 		}
+	}
+}
+
+// TestRecordContext: an event recorded from a context (a token service that
+// has no request) carries the request's id, client and IP from reqctx, no
+// method or path, and is suppressed per that client like any threat.
+func TestRecordContext(t *testing.T) {
+	var buf bytes.Buffer
+	l := New(&buf, Options{Now: func() time.Time { return time.Unix(1_800_000_000, 0) }})
+	info := &reqctx.Info{RequestID: "req-1", Client: "abcdef012345", IP: netip.MustParseAddr("192.0.2.7")}
+	ctx := reqctx.With(context.Background(), info)
+	l.RecordContext(ctx, Event{Name: RefreshReuse, Reason: "refresh_reuse", Sub: "alice"})
+	l.RecordContext(ctx, Event{Name: RefreshReuse, Reason: "refresh_reuse", Sub: "alice"}) // suppressed
+	l.RecordContext(context.Background(), Event{Name: TokenRevoked, Reason: "logout"})
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("got %d lines, want 2 (the repeat suppressed):\n%s", len(lines), buf.String())
+	}
+	var first, second map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &first); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(lines[1]), &second); err != nil {
+		t.Fatal(err)
+	}
+	if first["request_id"] != "req-1" || first["client"] != "abcdef012345" || first["ip"] != "192.0.2.7" || first["sub"] != "alice" {
+		t.Errorf("context fields missing: %v", first)
+	}
+	if _, ok := first["method"]; ok {
+		t.Errorf("method written without a request: %v", first)
+	}
+	if _, ok := second["request_id"]; ok || second["event"] != "token_revoked" {
+		t.Errorf("a context without reqctx.Info: %v", second)
 	}
 }

@@ -125,6 +125,9 @@ func TestAuditLogHoldsNoSecrets(t *testing.T) {
 		}
 		if ev, ok := m["event"].(string); ok {
 			events[ev]++
+			if ev == "refresh_reuse" && (m["client"] == nil || m["request_id"] == nil) {
+				t.Errorf("refresh_reuse without the client or request id: %s", sc.Text())
+			}
 		}
 	}
 	for _, want := range []string{"login_success", "login_failure", "token_issued", "token_refresh", "refresh_reuse", "token_rejected", "security_threat", "token_revoked", "lockout", "request"} {

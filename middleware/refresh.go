@@ -222,7 +222,7 @@ func (rt *RefreshTokens) Rotate(ctx context.Context, token string) (string, Fami
 				if rerr := rt.store.RevokeFamily(ctx, fam.ID); rerr != nil {
 					return "", fam, fmt.Errorf("%w: %w", ErrStoreUnavailable, rerr)
 				}
-				rt.audit.Record(nil, auditlog.Event{
+				rt.audit.RecordContext(ctx, auditlog.Event{
 					Name:   auditlog.TokenRevoked,
 					Reason: "refresh_reload_denied",
 					Sub:    fam.Subject,
@@ -240,7 +240,7 @@ func (rt *RefreshTokens) Rotate(ctx context.Context, token string) (string, Fami
 	fam, err := rt.store.Spend(ctx, h, nh, now)
 	if err != nil {
 		if errors.Is(err, ErrRefreshReuse) {
-			rt.audit.Record(nil, auditlog.Event{
+			rt.audit.RecordContext(ctx, auditlog.Event{
 				Name:   auditlog.RefreshReuse,
 				Reason: "refresh_reuse",
 				Sub:    fam.Subject,
@@ -267,7 +267,7 @@ func (rt *RefreshTokens) RevokeFamily(ctx context.Context, familyID string) erro
 	if err := rt.store.RevokeFamily(ctx, familyID); err != nil {
 		return fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
 	}
-	rt.audit.Record(nil, auditlog.Event{
+	rt.audit.RecordContext(ctx, auditlog.Event{
 		Name:   auditlog.TokenRevoked,
 		Reason: "refresh_family_revoked",
 		Detail: "refresh family " + familyID + " revoked",
