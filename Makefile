@@ -37,7 +37,7 @@ peerbench:
 fuzz:
 	FUZZTIME=$(FUZZTIME) bash .ci/fuzz
 
-## lint: go vet, a gofmt check, and staticcheck when it can be installed
+## lint: go vet, a gofmt check and staticcheck (pinned, run with go run; lint fails when it cannot run)
 lint:
 	bash .ci/lint
 
