@@ -37,9 +37,9 @@ type Server struct {
 	t     testing.TB
 	port  int
 	extra []string // further redis-server arguments (cluster mode)
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{}
+	mu    sync.Mutex
+	cmd   *exec.Cmd
+	done  chan struct{}
 }
 
 // URL returns a redis:// URL for database 0 of the server.
