@@ -57,6 +57,13 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready chan<- stri
 		return fmt.Errorf("oidcprovider: unexpected arguments %q", fs.Args())
 	}
 
+	// Checked before listening too, so a wrong flag never binds a public
+	// interface, even for a moment.
+	if host, _, err := net.SplitHostPort(*addr); err != nil {
+		return fmt.Errorf("oidcprovider: -addr: %w", err)
+	} else if ip, err := netip.ParseAddr(host); host != "localhost" && (err != nil || !ip.Unmap().IsLoopback()) {
+		return fmt.Errorf("oidcprovider: -addr %q: this test provider listens on loopback only", *addr)
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("oidcprovider: listen: %w", err)
