@@ -16,10 +16,12 @@
 // values before it calls Inc (an event outside the schema becomes "other", a
 // reason that is not a code becomes "other", and at most
 // auditlog.MaxReasonLabels distinct reasons get a label of their own; see
-// auditlog.Counter).
+// auditlog.Counter). The reason cap is kept by each Logger, so Loggers
+// sharing one Counter may each bring their own MaxReasonLabels reasons.
 //
-// This package is the only part of apiguard that imports the Prometheus
-// client; the others depend only on the auditlog.Counter interface.
+// This is the only apiguard package that imports the Prometheus client: the
+// others see only the auditlog.Counter interface, so a program that does not
+// import this package compiles neither Prometheus nor protobuf.
 package prom
 
 import (
