@@ -17,7 +17,10 @@
 //     reports how many were suppressed, so a flood of attacks is not a flood
 //     of lines. The state is bounded (Options.SuppressMaxKeys) and needs no
 //     goroutine.
-//   - Metrics counts every event in apiguard_events_total{event,reason}.
+//   - A Counter (Options.Counter) counts every event by event and reason,
+//     with label values bounded whatever the input. This package imports no
+//     metrics library; package auditlog/prom is the Prometheus Counter
+//     (apiguard_events_total{event,reason}).
 //
 // # Schema
 //

@@ -31,10 +31,7 @@ func ExampleLogger_Record() {
 
 func ExampleRequestLogger_Handler() {
 	l := auditlog.New(os.Stdout, auditlog.Options{Now: fixedNow, IP: auditlog.IPNone})
-	rl, err := auditlog.NewRequestLogger(l, auditlog.RequestLogOptions{})
-	if err != nil {
-		panic(err)
-	}
+	rl := auditlog.MustNewRequestLogger(l, auditlog.RequestLogOptions{}) // literal options: an error would be a bug
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if info, ok := reqctx.From(r.Context()); ok {
 			info.Sub = "alice" // what the authentication step fills in

@@ -12,13 +12,13 @@ import (
 )
 
 // Options configures a Logger. The zero value is usable: every event written,
-// full IPs, the system clock, no alerter, no metrics, repeats of threat events
+// full IPs, the system clock, no alerter, no counter, repeats of threat events
 // suppressed for a minute.
 type Options struct {
 	// Level is the minimum level written. Threat events (security_threat,
 	// refresh_reuse, lockout) and store_unavailable are written at warn,
 	// everything else at info. zerolog.Disabled writes nothing (the Alerter
-	// and Metrics still see every event). Default (the zero value,
+	// and the Counter still see every event). Default (the zero value,
 	// zerolog.DebugLevel, or zerolog.NoLevel): every event.
 	Level zerolog.Level
 	// Now is the clock. Default time.Now.
@@ -41,9 +41,10 @@ type Options struct {
 	// at the cap the oldest is dropped (its pending count written as a
 	// summary line first). Default DefaultSuppressMaxKeys (10,000).
 	SuppressMaxKeys int
-	// Metrics, when set, counts every recorded event, suppressed and
-	// below-level ones included. Default none.
-	Metrics *Metrics
+	// Counter, when set, counts every recorded event, suppressed and
+	// below-level ones included, with bounded label values (see Counter).
+	// Package auditlog/prom provides a Prometheus one. Default none.
+	Counter Counter
 }
 
 // Logger records audit events as zerolog JSON lines, one line per event,
@@ -55,8 +56,8 @@ type Logger struct {
 	now     func() time.Time
 	ip      IPMode
 	alerter Alerter
-	metrics *Metrics
-	sup     *suppressor // nil: suppression disabled
+	counter *boundedCounter // nil: no counter
+	sup     *suppressor     // nil: suppression disabled
 }
 
 // New returns a Logger writing JSON lines to w. Options are described on
@@ -79,7 +80,7 @@ func New(w io.Writer, o Options) *Logger {
 	if o.IP != IPFull && o.IP != IPMasked {
 		o.IP = IPNone
 	}
-	l := &Logger{zl: zerolog.New(w).Level(lvl), now: o.Now, ip: o.IP, alerter: o.Alerter, metrics: o.Metrics}
+	l := &Logger{zl: zerolog.New(w).Level(lvl), now: o.Now, ip: o.IP, alerter: o.Alerter, counter: newBoundedCounter(o.Counter)}
 	if o.SuppressWindow >= 0 {
 		if o.SuppressWindow == 0 {
 			o.SuppressWindow = DefaultSuppressWindow
@@ -109,7 +110,7 @@ func (l *Logger) level(n EventName) *zerolog.Event {
 // Record writes e, enriched with what r and its context know (request_id,
 // client, ip, method, path; sub and jti when e has none). r may be nil.
 //
-// Every event is counted in Options.Metrics. A threat event (security_threat,
+// Every event is counted in Options.Counter. A threat event (security_threat,
 // refresh_reuse, lockout) also goes to Options.Alerter, unless it repeats
 // one with the same event, reason and client written less than
 // SuppressWindow ago: then it is only counted, and the count is reported
@@ -144,7 +145,7 @@ func (l *Logger) RecordContext(ctx context.Context, e Event) {
 }
 
 func (l *Logger) record(ctx context.Context, r *http.Request, info *reqctx.Info, e *Event) {
-	l.metrics.count(e.Name, e.Reason)
+	l.counter.inc(e.Name, e.Reason)
 	if !e.Name.alerting() {
 		ev := l.level(e.Name)
 		if !ev.Enabled() {

@@ -17,7 +17,9 @@ import (
 // DefaultRequestIDHeader is the header that carries the request id.
 const DefaultRequestIDHeader = "X-Request-ID"
 
-// RequestLogOptions configures a RequestLogger. The zero value is usable.
+// RequestLogOptions configures a RequestLogger. The zero value is the safe
+// default: the X-Request-ID header, an incoming id kept only when it is
+// well-formed, no User-Agent in the lines, ids from crypto/rand.
 type RequestLogOptions struct {
 	// HeaderName is the request and response header of the request id.
 	// Default DefaultRequestIDHeader ("X-Request-ID").
@@ -47,7 +49,8 @@ type RequestLogger struct {
 
 // NewRequestLogger returns a RequestLogger writing access lines to l. A nil l
 // writes nothing: the middleware then only handles the request id and the
-// context.
+// context. The only error is a HeaderName that is not a valid header field
+// name.
 func NewRequestLogger(l *Logger, o RequestLogOptions) (*RequestLogger, error) {
 	name := o.HeaderName
 	if name == "" {
@@ -66,6 +69,16 @@ func NewRequestLogger(l *Logger, o RequestLogOptions) (*RequestLogger, error) {
 		ua:     o.LogUserAgent,
 		rand:   o.Rand,
 	}, nil
+}
+
+// MustNewRequestLogger is like NewRequestLogger but panics with its error.
+// It is meant for literal configuration known at compile time.
+func MustNewRequestLogger(l *Logger, o RequestLogOptions) *RequestLogger {
+	rl, err := NewRequestLogger(l, o)
+	if err != nil {
+		panic(err)
+	}
+	return rl
 }
 
 // requestState is everything the middleware keeps for one request, in one
