@@ -1,0 +1,349 @@
+package idptest
+
+import (
+	"crypto/rsa"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// The provider names New accepts.
+const (
+	Entra    = "entra"
+	Auth0    = "auth0"
+	Okta     = "okta"
+	Keycloak = "keycloak"
+	Cognito  = "cognito"
+	Google   = "google"
+)
+
+// Names lists every provider New accepts, for table-driven tests.
+var Names = []string{Entra, Auth0, Okta, Keycloak, Cognito, Google}
+
+// Provider is one running identity-provider fixture. The exported fields are
+// fixed at New; everything else goes through methods, which are safe for
+// concurrent use (the server answers from other goroutines).
+type Provider struct {
+	// Name is one of Names.
+	Name string
+	// Issuer is the exact issuer string of the discovery document and of the
+	// tokens' iss, built on Server.URL the way the provider builds it.
+	Issuer string
+	// Audience is what a resource server configures as its audience: the
+	// value the access token carries in aud (client_id for Cognito, which
+	// has no aud in access tokens).
+	Audience string
+	// ClientID is the OAuth client the tokens are issued to (azp, cid,
+	// client_id; for Google also aud).
+	ClientID string
+	// Tenant is the tenant part of the issuer: the Entra tenant id, the
+	// Auth0 tenant, the Okta authorization server id, the Keycloak realm,
+	// the Cognito user pool id; empty for Google.
+	Tenant string
+	// DiscoveryURL is the OpenID Connect discovery document URL.
+	DiscoveryURL string
+	// MetadataURLs are the RFC 8414 authorization server metadata URLs the
+	// provider serves (empty where it serves none).
+	MetadataURLs []string
+	// JWKSURI is the jwks_uri of the discovery document.
+	JWKSURI string
+	// Server serves the documents; it is closed at the end of the test.
+	Server *httptest.Server
+
+	prof *profile
+
+	mu           sync.Mutex
+	keys         []*key // published, in order
+	extra        []json.RawMessage
+	signing      *key
+	down         bool
+	discoveryCC  string
+	jwksCC       string
+	headerTyp    *string // WithAccessTokenTyp
+	requests     atomic.Int64
+	jwksRequests atomic.Int64
+}
+
+// key is one key the fixture holds: a signing key (private part kept) or the
+// public part of a published encryption key.
+type key struct {
+	kid  string
+	priv *rsa.PrivateKey
+	x5t  string // Entra repeats it in the token header
+	jwk  obj
+}
+
+// Option changes a fixture at New.
+type Option func(*Provider)
+
+// WithCacheControl sets the Cache-Control of the discovery (and RFC 8414)
+// documents and of the JWKS; an empty string sends no Cache-Control header.
+func WithCacheControl(discovery, jwks string) Option {
+	return func(p *Provider) { p.discoveryCC, p.jwksCC = discovery, jwks }
+}
+
+// WithAccessTokenTyp sets the typ header of AccessToken, for the provider
+// settings that change it (Auth0's "RFC 9068" token dialect and Keycloak's
+// client option both write "at+jwt"); an empty string leaves typ out.
+func WithAccessTokenTyp(typ string) Option {
+	return func(p *Provider) { p.headerTyp = &typ }
+}
+
+// New starts the fixture of the provider name (one of Names) on a loopback
+// httptest server, with freshly generated keys of the provider's kind, and
+// closes it when the test ends.
+func New(t testing.TB, name string, opts ...Option) *Provider {
+	t.Helper()
+	prof, ok := profiles[name]
+	if !ok {
+		t.Fatalf("idptest: unknown provider %q (want one of %v)", name, Names)
+	}
+	p := &Provider{Name: name, prof: prof, discoveryCC: prof.discoveryCC, jwksCC: prof.jwksCC}
+	mux := http.NewServeMux()
+	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.requests.Add(1)
+		mux.ServeHTTP(w, r)
+	}))
+	t.Cleanup(p.Server.Close)
+	prof.layout(p, p.Server.URL)
+	for _, o := range opts {
+		o(p)
+	}
+
+	privs := genRSA(t, prof.keys+len(prof.encKeys), 2048)
+	for i := 0; i < prof.keys; i++ {
+		p.keys = append(p.keys, prof.newKey(t, p, privs[i], i))
+	}
+	for i, alg := range prof.encKeys {
+		k := prof.newEncKey(t, p, privs[prof.keys+i], alg)
+		k.priv = nil // published for encryption; the fixture never signs with it
+		p.keys = append(p.keys, k)
+	}
+	p.signing = p.keys[prof.signWith]
+
+	serve := func(path string, doc func() []byte, cc func() string, counter *atomic.Int64) {
+		mux.HandleFunc("GET "+path, func(w http.ResponseWriter, r *http.Request) {
+			if counter != nil {
+				counter.Add(1)
+			}
+			p.mu.Lock()
+			down := p.down
+			p.mu.Unlock()
+			if down {
+				http.Error(w, "service unavailable", http.StatusServiceUnavailable)
+				return
+			}
+			if c := cc(); c != "" {
+				w.Header().Set("Cache-Control", c)
+			}
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			_, _ = w.Write(doc())
+		})
+	}
+	discoCC := func() string { p.mu.Lock(); defer p.mu.Unlock(); return p.discoveryCC }
+	jwksCC := func() string { p.mu.Lock(); defer p.mu.Unlock(); return p.jwksCC }
+	disco := mustJSON(t, prof.discovery(p))
+	serve(pathOf(p.DiscoveryURL), func() []byte { return disco }, discoCC, nil)
+	for _, u := range p.MetadataURLs {
+		meta := mustJSON(t, prof.metadata(p))
+		serve(pathOf(u), func() []byte { return meta }, discoCC, nil)
+	}
+	serve(pathOf(p.JWKSURI), p.JWKS, jwksCC, &p.jwksRequests)
+	return p
+}
+
+func pathOf(u string) string {
+	rest := u[strings.Index(u, "://")+3:]
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		return rest[i:]
+	}
+	return "/"
+}
+
+// JWKS returns the JWK Set document as the server currently serves it: the
+// provider's keys in order, then the keys added with AddKeyJSON.
+func (p *Provider) JWKS() []byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	keys := make([]json.RawMessage, 0, len(p.keys)+len(p.extra))
+	for _, k := range p.keys {
+		b, err := json.Marshal(k.jwk)
+		if err != nil {
+			panic(err) // members are strings and string slices
+		}
+		keys = append(keys, b)
+	}
+	keys = append(keys, p.extra...)
+	b, err := json.Marshal(map[string]any{"keys": keys})
+	if err != nil {
+		panic(fmt.Sprintf("idptest: an added key is not JSON: %v", err))
+	}
+	return b
+}
+
+// Discovery returns the OpenID Connect discovery document the server serves.
+func (p *Provider) Discovery() []byte {
+	b, err := json.Marshal(p.prof.discovery(p))
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// SigningKid is the kid of the key AccessToken signs with.
+func (p *Provider) SigningKid() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.signing.kid
+}
+
+// Kids lists the kids of the provider's own published keys (signing and
+// encryption, not those added with AddKeyJSON), in published order.
+func (p *Provider) Kids() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var ks []string
+	for _, k := range p.keys {
+		ks = append(ks, k.kid)
+	}
+	return ks
+}
+
+// AccessToken returns a token of the provider's real access-token shape
+// (for Google, whose access tokens are opaque, the ID token shape), signed
+// RS256 with the current signing key. claims override the defaults member
+// by member; a nil value deletes the default.
+func (p *Provider) AccessToken(t testing.TB, claims map[string]any) string {
+	t.Helper()
+	return p.AccessTokenWithHeader(t, nil, claims)
+}
+
+// AccessTokenWithHeader is AccessToken with header members overridden too
+// (a nil value deletes one), for tokens that name another alg, an unknown
+// kid, a crit member and the like. The signature is always RS256 with the
+// current signing key, whatever alg the header then says.
+func (p *Provider) AccessTokenWithHeader(t testing.TB, header, claims map[string]any) string {
+	t.Helper()
+	p.mu.Lock()
+	k := p.signing
+	p.mu.Unlock()
+	return signRS256(t, k.priv, p.header(k).with(header), p.claims(claims))
+}
+
+// ForeignToken returns an AccessToken whose header names the current signing
+// kid but which is signed by a fresh key that is published nowhere: a forged
+// token that only a signature check can refuse.
+func (p *Provider) ForeignToken(t testing.TB, claims map[string]any) string {
+	t.Helper()
+	p.mu.Lock()
+	k := p.signing
+	p.mu.Unlock()
+	foreign := genRSA(t, 1, 2048)[0]
+	return signRS256(t, foreign, p.header(k), p.claims(claims))
+}
+
+func (p *Provider) header(k *key) obj {
+	h := p.prof.header(k)
+	if p.headerTyp != nil {
+		if *p.headerTyp == "" {
+			return h.with(map[string]any{"typ": nil})
+		}
+		return h.with(map[string]any{"typ": *p.headerTyp})
+	}
+	return h
+}
+
+func (p *Provider) claims(over map[string]any) map[string]any {
+	c := p.prof.claims(p, time.Now())
+	for k, v := range over {
+		if v == nil {
+			delete(c, k)
+		} else {
+			c[k] = v
+		}
+	}
+	return c
+}
+
+// DefaultClaims returns the claims AccessToken would sign now, for tests
+// that want to start from them.
+func (p *Provider) DefaultClaims() map[string]any {
+	return maps.Clone(p.prof.claims(p, time.Now()))
+}
+
+// Rotate publishes a new signing key of the provider's kind after the
+// others, makes it the one AccessToken signs with, keeps the old ones
+// published, and returns its kid.
+func (p *Provider) Rotate(t testing.TB) string {
+	t.Helper()
+	priv := genRSA(t, 1, 2048)[0]
+	p.mu.Lock()
+	n := len(p.keys)
+	p.mu.Unlock()
+	k := p.prof.newKey(t, p, priv, n)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.keys = append(p.keys, k)
+	p.signing = k
+	return k.kid
+}
+
+// RemoveKey unpublishes the provider key kid (the end of a rollover, or a
+// revoked key). It reports whether the kid was published. The current
+// signing key cannot be removed; Rotate first.
+func (p *Provider) RemoveKey(kid string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, k := range p.keys {
+		if k.kid == kid && k != p.signing {
+			p.keys = append(p.keys[:i:i], p.keys[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// AddKeyJSON publishes raw (one JWK, not checked) after the provider's keys,
+// for tests of sets with a bad key in them (see BadKeys).
+func (p *Provider) AddKeyJSON(raw json.RawMessage) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.extra = append(p.extra, append(json.RawMessage(nil), raw...))
+}
+
+// SetDown makes every document answer 503 (down) or serve again (up).
+func (p *Provider) SetDown(down bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = down
+}
+
+// SetCacheControl changes the Cache-Control the documents are served with
+// from now on; an empty string sends none.
+func (p *Provider) SetCacheControl(discovery, jwks string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.discoveryCC, p.jwksCC = discovery, jwks
+}
+
+// CacheControl returns the Cache-Control of the discovery documents and of
+// the JWKS as currently served.
+func (p *Provider) CacheControl() (discovery, jwks string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.discoveryCC, p.jwksCC
+}
+
+// Requests counts every request the server has answered, any path, any
+// status (to assert that a client made no extra fetches).
+func (p *Provider) Requests() int { return int(p.requests.Load()) }
+
+// JWKSRequests counts the requests to the jwks_uri, any status.
+func (p *Provider) JWKSRequests() int { return int(p.jwksRequests.Load()) }
