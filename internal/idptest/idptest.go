@@ -67,6 +67,8 @@ type Provider struct {
 	discoveryCC  string
 	jwksCC       string
 	headerTyp    *string // WithAccessTokenTyp
+	tls          bool
+	jwksBody     []byte // SetJWKSBody
 	requests     atomic.Int64
 	jwksRequests atomic.Int64
 }
@@ -89,6 +91,13 @@ func WithCacheControl(discovery, jwks string) Option {
 	return func(p *Provider) { p.discoveryCC, p.jwksCC = discovery, jwks }
 }
 
+// WithTLS serves over HTTPS (httptest's certificate: fetch with
+// Server.Client()), for the code paths that refuse plain HTTP even on
+// loopback.
+func WithTLS() Option {
+	return func(p *Provider) { p.tls = true }
+}
+
 // WithAccessTokenTyp sets the typ header of AccessToken, for the provider
 // settings that change it (Auth0's "RFC 9068" token dialect and Keycloak's
 // client option both write "at+jwt"); an empty string leaves typ out.
@@ -106,16 +115,21 @@ func New(t testing.TB, name string, opts ...Option) *Provider {
 		t.Fatalf("idptest: unknown provider %q (want one of %v)", name, Names)
 	}
 	p := &Provider{Name: name, prof: prof, discoveryCC: prof.discoveryCC, jwksCC: prof.jwksCC}
-	mux := http.NewServeMux()
-	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p.requests.Add(1)
-		mux.ServeHTTP(w, r)
-	}))
-	t.Cleanup(p.Server.Close)
-	prof.layout(p, p.Server.URL)
 	for _, o := range opts {
 		o(p)
 	}
+	mux := http.NewServeMux()
+	p.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.requests.Add(1)
+		mux.ServeHTTP(w, r)
+	}))
+	if p.tls {
+		p.Server.StartTLS()
+	} else {
+		p.Server.Start()
+	}
+	t.Cleanup(p.Server.Close)
+	prof.layout(p, p.Server.URL)
 
 	privs := genRSA(t, prof.keys+len(prof.encKeys), 2048)
 	for i := 0; i < prof.keys; i++ {
@@ -172,6 +186,9 @@ func pathOf(u string) string {
 func (p *Provider) JWKS() []byte {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.jwksBody != nil {
+		return append([]byte(nil), p.jwksBody...)
+	}
 	keys := make([]json.RawMessage, 0, len(p.keys)+len(p.extra))
 	for _, k := range p.keys {
 		b, err := json.Marshal(k.jwk)
@@ -183,9 +200,21 @@ func (p *Provider) JWKS() []byte {
 	keys = append(keys, p.extra...)
 	b, err := json.Marshal(map[string]any{"keys": keys})
 	if err != nil {
-		panic(fmt.Sprintf("idptest: an added key is not JSON: %v", err))
+		panic(fmt.Sprintf("idptest: JWKS: %v", err)) // AddKeyJSON admits valid JSON only
 	}
 	return b
+}
+
+// SetJWKSBody makes the jwks_uri serve body as it is (truncated JSON, an
+// HTML error page, "{}", a set of thousands of keys...) with status 200;
+// nil serves the provider's set again.
+func (p *Provider) SetJWKSBody(body []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.jwksBody = nil
+	if body != nil {
+		p.jwksBody = append(make([]byte, 0, len(body)), body...) // non-nil even when empty
+	}
 }
 
 // Discovery returns the OpenID Connect discovery document the server serves.
@@ -310,9 +339,14 @@ func (p *Provider) RemoveKey(kid string) bool {
 	return false
 }
 
-// AddKeyJSON publishes raw (one JWK, not checked) after the provider's keys,
-// for tests of sets with a bad key in them (see BadKeys).
+// AddKeyJSON publishes raw (one JWK, not checked beyond being JSON: a
+// string, a number or an object of any members) after the provider's keys,
+// for tests of sets with a bad key in them (see BadKeys). Invalid JSON
+// panics; SetJWKSBody serves a set that does not parse.
 func (p *Provider) AddKeyJSON(raw json.RawMessage) {
+	if !json.Valid(raw) {
+		panic("idptest: AddKeyJSON: not JSON: " + string(raw))
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.extra = append(p.extra, append(json.RawMessage(nil), raw...))

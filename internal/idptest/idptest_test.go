@@ -687,3 +687,42 @@ func TestBadKeys(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestJWKSBodyAndTLS(t *testing.T) {
+	t.Parallel()
+	p := idptest.New(t, idptest.Entra, idptest.WithTLS())
+	if !strings.HasPrefix(p.Issuer, "https://127.0.0.1:") {
+		t.Fatalf("issuer %s", p.Issuer)
+	}
+	get := func() (int, string) {
+		res, err := p.Server.Client().Get(p.JWKSURI)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	p.AddKeyJSON(json.RawMessage(`"not a key object"`))
+	if code, body := get(); code != http.StatusOK || !strings.HasSuffix(body, `"not a key object"]}`) {
+		t.Errorf("%d %s", code, body)
+	}
+	p.SetJWKSBody([]byte(`{"keys":[`))
+	if _, body := get(); body != `{"keys":[` {
+		t.Errorf("body %q", body)
+	}
+	p.SetJWKSBody([]byte{})
+	if code, body := get(); code != http.StatusOK || body != "" {
+		t.Errorf("empty body: %d %q", code, body)
+	}
+	p.SetJWKSBody(nil)
+	if _, body := get(); !json.Valid([]byte(body)) {
+		t.Errorf("body %q", body)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("AddKeyJSON took invalid JSON")
+		}
+	}()
+	p.AddKeyJSON(json.RawMessage(`{"kty":`))
+}

@@ -299,7 +299,7 @@ var keycloak = &profile{
 		p.Issuer = base + "/realms/demo"
 		p.DiscoveryURL = p.Issuer + "/.well-known/openid-configuration"
 		p.MetadataURLs = []string{
-			p.Issuer + "/.well-known/oauth-authorization-server",       // since Keycloak 25
+			p.Issuer + "/.well-known/oauth-authorization-server",         // since Keycloak 25
 			base + "/.well-known/oauth-authorization-server/realms/demo", // RFC 8414 form, since 26.4
 		}
 		p.JWKSURI = p.Issuer + "/protocol/openid-connect/certs"
