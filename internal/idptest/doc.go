@@ -96,8 +96,10 @@
 // RSA-OAEP key with use "enc" beside it, as Keycloak publishes; members kid,
 // kty, alg, use, n, e, x5c, x5t, x5t#S256; kid is base64url SHA-256 of the
 // SubjectPublicKeyInfo (43 characters), the certificate self-signed with the
-// realm as CN. Header alg, typ "JWT", kid (WithAccessTokenTyp("at+jwt") for
-// the client option that changes it). Claims: exp (5 minutes), iat,
+// realm as CN. Header alg, typ "JWT", kid, in Keycloak's own bytes:
+// {"alg":"RS256","typ" : "JWT","kid" : "…"}, spaces around the second and
+// third colons, as its JWSBuilder concatenates them (WithAccessTokenTyp
+// ("at+jwt") for the client option that changes typ). Claims: exp (5 minutes), iat,
 // auth_time, jti, iss, aud [API client, "account"] (an audience mapper's
 // array; without one Keycloak writes "account" alone), sub, typ "Bearer",
 // azp, sid, acr, allowed-origins, realm_access.roles,

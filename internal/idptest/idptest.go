@@ -263,7 +263,7 @@ func (p *Provider) AccessTokenWithHeader(t testing.TB, header, claims map[string
 	p.mu.Lock()
 	k := p.signing
 	p.mu.Unlock()
-	return signRS256(t, k.priv, p.header(k).with(header), p.claims(claims))
+	return signRS256(t, k.priv, p.header(t, k, header), p.claims(claims))
 }
 
 // ForeignToken returns an AccessToken whose header names the current signing
@@ -275,16 +275,23 @@ func (p *Provider) ForeignToken(t testing.TB, claims map[string]any) string {
 	k := p.signing
 	p.mu.Unlock()
 	foreign := genRSA(t, 1, 2048)[0]
-	return signRS256(t, foreign, p.header(k), p.claims(claims))
+	return signRS256(t, foreign, p.header(t, k, nil), p.claims(claims))
 }
 
-func (p *Provider) header(k *key) obj {
+// header is the JOSE header of a token signed with k: the provider's, with
+// WithAccessTokenTyp and then over applied, in the provider's bytes.
+func (p *Provider) header(t testing.TB, k *key, over map[string]any) any {
 	h := p.prof.header(k)
 	if p.headerTyp != nil {
-		if *p.headerTyp == "" {
-			return h.with(map[string]any{"typ": nil})
+		typ := any(*p.headerTyp)
+		if typ == "" {
+			typ = nil
 		}
-		return h.with(map[string]any{"typ": *p.headerTyp})
+		h = h.with(map[string]any{"typ": typ})
+	}
+	h = h.with(over)
+	if p.prof.spacedHeader {
+		return spaced(t, h)
 	}
 	return h
 }

@@ -154,6 +154,7 @@ var (
 
 type shape struct {
 	typ         string // header typ; "" means absent
+	headerRE    string // the header's exact bytes
 	sigKeys     int
 	encAlgs     []string
 	alg         bool // keys carry alg
@@ -173,7 +174,8 @@ type shape struct {
 
 var shapes = map[string]shape{
 	idptest.Entra: {
-		typ: "JWT", sigKeys: 3, x5c: true, issuerMem: true, headerX5t: true,
+		headerRE: `^\{"typ":"JWT","alg":"RS256","x5t":"([A-Za-z0-9_-]{27})","kid":"([A-Za-z0-9_-]{27})"\}$`,
+		typ:      "JWT", sigKeys: 3, x5c: true, issuerMem: true, headerX5t: true,
 		kid:      func(t *testing.T, p *idptest.Provider, k jwk) { match(t, b64u27, k.str("kid")) },
 		issuer:   func(p *idptest.Provider) string { return p.Server.URL + "/" + p.Tenant + "/v2.0" },
 		jwksPath: "/{tenant}/discovery/v2.0/keys",
@@ -195,7 +197,8 @@ var shapes = map[string]shape{
 		maxTokenLen: 1700,
 	},
 	idptest.Auth0: {
-		typ: "JWT", sigKeys: 2, alg: true, x5c: true, metadata: 1,
+		headerRE: `^\{"alg":"RS256","typ":"JWT","kid":"[A-Za-z0-9_-]+"\}$`,
+		typ:      "JWT", sigKeys: 2, alg: true, x5c: true, metadata: 1,
 		kid: func(t *testing.T, p *idptest.Provider, k jwk) {
 			if !nanoid.MatchString(k.str("kid")) && !legacy.MatchString(k.str("kid")) {
 				t.Errorf("kid %q: neither a nanoid nor a legacy thumbprint", k.str("kid"))
@@ -221,7 +224,8 @@ var shapes = map[string]shape{
 		maxTokenLen: 1000,
 	},
 	idptest.Okta: {
-		sigKeys: 2, alg: true, metadata: 1,
+		headerRE: `^\{"kid":"[A-Za-z0-9_-]{43}","alg":"RS256"\}$`,
+		sigKeys:  2, alg: true, metadata: 1,
 		kid:      func(t *testing.T, p *idptest.Provider, k jwk) { match(t, b64u43, k.str("kid")) },
 		issuer:   func(p *idptest.Provider) string { return p.Server.URL + "/oauth2/default" },
 		jwksPath: "/oauth2/default/v1/keys",
@@ -244,7 +248,8 @@ var shapes = map[string]shape{
 		maxTokenLen: 1000,
 	},
 	idptest.Keycloak: {
-		typ: "JWT", sigKeys: 1, encAlgs: []string{"RSA-OAEP"}, alg: true, x5c: true, x5tS: true, metadata: 2,
+		headerRE: `^\{"alg":"RS256","typ" : "JWT","kid" : "[A-Za-z0-9_-]{43}"\}$`,
+		typ:      "JWT", sigKeys: 1, encAlgs: []string{"RSA-OAEP"}, alg: true, x5c: true, x5tS: true, metadata: 2,
 		kid: func(t *testing.T, p *idptest.Provider, k jwk) {
 			eq(t, k.str("kid"), b64u.EncodeToString(spki256(t, rsaPublic(t, k))))
 		},
@@ -267,7 +272,8 @@ var shapes = map[string]shape{
 		maxTokenLen: 1800,
 	},
 	idptest.Cognito: {
-		sigKeys: 2, alg: true,
+		headerRE: `^\{"kid":"[A-Za-z0-9+/]{43}=","alg":"RS256"\}$`,
+		sigKeys:  2, alg: true,
 		kid: func(t *testing.T, p *idptest.Provider, k jwk) {
 			match(t, std44, k.str("kid"))
 			eq(t, k.str("kid"), base64.StdEncoding.EncodeToString(spki256(t, rsaPublic(t, k))))
@@ -285,7 +291,8 @@ var shapes = map[string]shape{
 		maxTokenLen: 1300,
 	},
 	idptest.Google: {
-		typ: "JWT", sigKeys: 2, alg: true,
+		headerRE: `^\{"alg":"RS256","kid":"[0-9a-f]{40}","typ":"JWT"\}$`,
+		typ:      "JWT", sigKeys: 2, alg: true,
 		kid:      func(t *testing.T, p *idptest.Provider, k jwk) { match(t, hex40, k.str("kid")) },
 		issuer:   func(p *idptest.Provider) string { return p.Server.URL },
 		jwksPath: "/oauth2/v3/certs",
@@ -390,6 +397,9 @@ func TestProviders(t *testing.T) {
 				t.Errorf("header typ %v, want none", typ)
 			} else if want.typ != "" {
 				eq(t, typ, want.typ)
+			}
+			if raw := mustB64(t, strings.Split(tok, ".")[0]); !regexp.MustCompile(want.headerRE).MatchString(raw) {
+				t.Errorf("header bytes %s, want %s", raw, want.headerRE)
 			}
 			if _, has := hdr["x5t"]; has != want.headerX5t {
 				t.Errorf("header x5t present: %v", has)
@@ -576,6 +586,10 @@ func TestOverrides(t *testing.T) {
 	if _, has := hdr["crit"]; !has {
 		t.Error("crit not added")
 	}
+
+	kc := idptest.New(t, idptest.Keycloak, idptest.WithAccessTokenTyp("at+jwt"))
+	raw := mustB64(t, strings.Split(kc.AccessToken(t, nil), ".")[0])
+	eq(t, raw, `{"alg":"RS256","typ" : "at+jwt","kid" : "`+kc.SigningKid()+`"}`)
 
 	a := idptest.New(t, idptest.Auth0, idptest.WithAccessTokenTyp("at+jwt"), idptest.WithCacheControl("", "max-age=60"))
 	hdr, _, err = verify(t, a.AccessToken(t, nil), fetchKeys(t, a.JWKSURI))

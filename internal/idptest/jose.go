@@ -81,13 +81,24 @@ func (o obj) with(over map[string]any) obj {
 	return out
 }
 
-func (o obj) get(k string) (any, bool) {
-	for _, m := range o {
-		if m.k == k {
-			return m.v, true
-		}
+// spaced writes o the way Keycloak's JWSBuilder concatenates its header:
+// `{"alg":"RS256","typ" : "JWT","kid" : "…"}`, a space either side of the
+// colon from the second member on.
+func spaced(t testing.TB, o obj) []byte {
+	t.Helper()
+	b := mustJSON(t, o[:min(1, len(o))])
+	if len(o) < 2 {
+		return b
 	}
-	return nil, false
+	out := bytes.NewBuffer(b[:len(b)-1])
+	for _, m := range o[1:] {
+		out.WriteByte(',')
+		out.Write(mustJSON(t, m.k))
+		out.WriteString(" : ")
+		out.Write(mustJSON(t, m.v))
+	}
+	out.WriteByte('}')
+	return out.Bytes()
 }
 
 func sortedKeys(m map[string]any) []string { return slices.Sorted(maps.Keys(m)) }
@@ -104,9 +115,15 @@ func mustJSON(t testing.TB, v any) []byte {
 var b64u = base64.RawURLEncoding
 
 // signRS256 builds a compact JWS over header and claims with k.
+// A header that is already []byte is used as it is (encoding/json would
+// compact the spacing of a json.Marshaler's output).
 func signRS256(t testing.TB, k *rsa.PrivateKey, header, claims any) string {
 	t.Helper()
-	in := b64u.EncodeToString(mustJSON(t, header)) + "." + b64u.EncodeToString(mustJSON(t, claims))
+	h, ok := header.([]byte)
+	if !ok {
+		h = mustJSON(t, header)
+	}
+	in := b64u.EncodeToString(h) + "." + b64u.EncodeToString(mustJSON(t, claims))
 	sum := sha256.Sum256([]byte(in))
 	sig, err := rsa.SignPKCS1v15(nil, k, crypto.SHA256, sum[:])
 	if err != nil {

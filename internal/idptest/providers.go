@@ -13,9 +13,10 @@ import (
 
 // profile is what one provider publishes and issues.
 type profile struct {
-	keys     int      // RSA-2048 signing keys published at New
-	encKeys  []string // algs of RSA encryption keys published after them
-	signWith int      // which of the signing keys signs access tokens
+	keys         int      // RSA-2048 signing keys published at New
+	spacedHeader bool     // header bytes as Keycloak writes them
+	encKeys      []string // algs of RSA encryption keys published after them
+	signWith     int      // which of the signing keys signs access tokens
 
 	discoveryCC, jwksCC string
 
@@ -290,10 +291,11 @@ func oktaMetadata(p *Provider, oidc bool) obj {
 // --- Keycloak realm "demo" ---
 
 var keycloak = &profile{
-	keys:        1,
-	encKeys:     []string{"RSA-OAEP"},
-	discoveryCC: "no-cache, must-revalidate, no-transform, no-store",
-	jwksCC:      "no-cache",
+	keys:         1,
+	encKeys:      []string{"RSA-OAEP"},
+	spacedHeader: true,
+	discoveryCC:  "no-cache, must-revalidate, no-transform, no-store",
+	jwksCC:       "no-cache",
 	layout: func(p *Provider, base string) {
 		p.Tenant = "demo"
 		p.Issuer = base + "/realms/demo"
