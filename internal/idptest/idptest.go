@@ -24,7 +24,14 @@ const (
 	Google   = "google"
 )
 
-// Names lists every provider New accepts, for table-driven tests.
+// EntraCommon is Entra's multi-tenant "common" endpoint: a discovery
+// document whose issuer is the template {base}/{tenantid}/v2.0, keys of
+// work accounts and of Microsoft accounts (MSATenant) in one set, and tokens
+// whose iss names the tenant of their tid. It is not in Names: its tokens'
+// iss is not Provider.Issuer.
+const EntraCommon = "entra-common"
+
+// Names lists the six providers, one tenant each, for table-driven tests.
 var Names = []string{Entra, Auth0, Okta, Keycloak, Cognito, Google}
 
 // Provider is one running identity-provider fixture. The exported fields are
@@ -45,7 +52,7 @@ type Provider struct {
 	ClientID string
 	// Tenant is the tenant part of the issuer: the Entra tenant id, the
 	// Auth0 tenant, the Okta authorization server id, the Keycloak realm,
-	// the Cognito user pool id; empty for Google.
+	// the Cognito user pool id; empty for Google; "common" for EntraCommon.
 	Tenant string
 	// DiscoveryURL is the OpenID Connect discovery document URL.
 	DiscoveryURL string
@@ -57,7 +64,8 @@ type Provider struct {
 	// Server serves the documents; it is closed at the end of the test.
 	Server *httptest.Server
 
-	prof *profile
+	prof       *profile
+	homeTenant string // EntraCommon: the tid of AccessToken by default
 
 	mu           sync.Mutex
 	keys         []*key // published, in order
@@ -105,14 +113,14 @@ func WithAccessTokenTyp(typ string) Option {
 	return func(p *Provider) { p.headerTyp = &typ }
 }
 
-// New starts the fixture of the provider name (one of Names) on a loopback
+// New starts the fixture of the provider name (one of Names, or EntraCommon) on a loopback
 // httptest server, with freshly generated keys of the provider's kind, and
 // closes it when the test ends.
 func New(t testing.TB, name string, opts ...Option) *Provider {
 	t.Helper()
 	prof, ok := profiles[name]
 	if !ok {
-		t.Fatalf("idptest: unknown provider %q (want one of %v)", name, Names)
+		t.Fatalf("idptest: unknown provider %q (want one of %v or %q)", name, Names, EntraCommon)
 	}
 	p := &Provider{Name: name, prof: prof, discoveryCC: prof.discoveryCC, jwksCC: prof.jwksCC}
 	for _, o := range opts {
@@ -305,6 +313,9 @@ func (p *Provider) claims(over map[string]any) map[string]any {
 			c[k] = v
 		}
 	}
+	if p.prof.fixup != nil {
+		p.prof.fixup(p, c, over)
+	}
 	return c
 }
 
@@ -320,10 +331,7 @@ func (p *Provider) DefaultClaims() map[string]any {
 func (p *Provider) Rotate(t testing.TB) string {
 	t.Helper()
 	priv := genRSA(t, 1, 2048)[0]
-	p.mu.Lock()
-	n := len(p.keys)
-	p.mu.Unlock()
-	k := p.prof.newKey(t, p, priv, n)
+	k := p.prof.newKey(t, p, priv, -1) // -1: a rotated key, of the provider's current kind
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.keys = append(p.keys, k)

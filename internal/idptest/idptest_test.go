@@ -740,3 +740,53 @@ func TestJWKSBodyAndTLS(t *testing.T) {
 	}()
 	p.AddKeyJSON(json.RawMessage(`{"kty":`))
 }
+
+func TestEntraCommon(t *testing.T) {
+	t.Parallel()
+	p := idptest.New(t, idptest.EntraCommon)
+	eq(t, p.Tenant, "common")
+	eq(t, p.Issuer, p.Server.URL+"/{tenantid}/v2.0")
+	eq(t, p.DiscoveryURL, p.Server.URL+"/common/v2.0/.well-known/openid-configuration")
+	var disco map[string]any
+	fetchJSON(t, p.DiscoveryURL, &disco)
+	eq(t, disco["issuer"], p.Issuer)
+	eq(t, disco["jwks_uri"], p.Server.URL+"/common/discovery/v2.0/keys")
+	eq(t, disco["token_endpoint"], p.Server.URL+"/common/oauth2/v2.0/token")
+	if v, has := disco["tenant_region_scope"]; !has || v != nil {
+		t.Errorf("tenant_region_scope %v (present %v), want null", v, has)
+	}
+	keys := fetchKeys(t, p.JWKSURI)
+	eq(t, len(keys), 5)
+	issuers := map[string]int{}
+	for _, k := range keys {
+		checkKey(t, p, shape{x5c: true, issuerMem: false, kid: shapes[idptest.Entra].kid}, jwk(without(k, "issuer")))
+		issuers[k.str("issuer")]++
+	}
+	eq(t, issuers[p.Server.URL+"/{tenantid}/v2.0"], 3)
+	eq(t, issuers[p.Server.URL+"/"+idptest.MSATenant+"/v2.0"], 2)
+
+	_, c, err := verify(t, p.AccessToken(t, nil), keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tid := c["tid"].(string)
+	match(t, uuidRE, tid)
+	eq(t, c["iss"], p.Server.URL+"/"+tid+"/v2.0")
+	_, c, err = verify(t, p.AccessToken(t, map[string]any{"tid": idptest.MSATenant}), keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq(t, c["iss"], p.Server.URL+"/"+idptest.MSATenant+"/v2.0")
+	_, c, _ = verify(t, p.AccessToken(t, map[string]any{"tid": idptest.MSATenant, "iss": "https://evil/v2.0"}), keys)
+	eq(t, c["iss"], "https://evil/v2.0")
+}
+
+func without(k jwk, name string) map[string]any {
+	out := map[string]any{}
+	for n, v := range k {
+		if n != name {
+			out[n] = v
+		}
+	}
+	return out
+}

@@ -25,17 +25,19 @@ type profile struct {
 	newEncKey func(t testing.TB, p *Provider, k *rsa.PrivateKey, alg string) *key
 	header    func(k *key) obj
 	claims    func(p *Provider, now time.Time) map[string]any
+	fixup     func(p *Provider, claims, over map[string]any) // after the overrides, where claims depend on each other
 	discovery func(p *Provider) obj
 	metadata  func(p *Provider) obj // RFC 8414 document, where MetadataURLs is not empty
 }
 
 var profiles = map[string]*profile{
-	Entra:    entra,
-	Auth0:    auth0,
-	Okta:     okta,
-	Keycloak: keycloak,
-	Cognito:  cognito,
-	Google:   google,
+	Entra:       entra,
+	EntraCommon: entraCommon,
+	Auth0:       auth0,
+	Okta:        okta,
+	Keycloak:    keycloak,
+	Cognito:     cognito,
+	Google:      google,
 }
 
 // unix is a NumericDate claim value.
@@ -56,23 +58,19 @@ var entra = &profile{
 		p.Audience = uuid4() // v2.0 access tokens: aud is always the API's client id
 	},
 	newKey: func(t testing.TB, p *Provider, k *rsa.PrivateKey, _ int) *key {
-		der := selfSigned(t, k, "accounts.accesscontrol.windows.net", 5*365*24*time.Hour)
-		x5t := x5tSHA1(der)
-		base := strings.TrimSuffix(p.Issuer, "/"+p.Tenant+"/v2.0")
-		return &key{kid: x5t, priv: k, x5t: x5t, jwk: obj{
-			{"kty", "RSA"}, {"use", "sig"}, {"kid", x5t}, {"x5t", x5t},
-			{"n", rsaN(&k.PublicKey)}, {"e", rsaE(&k.PublicKey)},
-			{"x5c", []string{base64.StdEncoding.EncodeToString(der)}},
-			{"issuer", base + "/{tenantid}/v2.0"},
-		}}
+		return entraKey(t, p, k, "accounts.accesscontrol.windows.net", "{tenantid}")
 	},
 	header: func(k *key) obj {
 		return obj{{"typ", "JWT"}, {"alg", "RS256"}, {"x5t", k.x5t}, {"kid", k.kid}}
 	},
 	claims: func(p *Provider, now time.Time) map[string]any {
+		tid := p.Tenant
+		if p.homeTenant != "" { // EntraCommon
+			tid = p.homeTenant
+		}
 		return map[string]any{
 			"aud":                p.Audience,
-			"iss":                p.Issuer,
+			"iss":                p.Server.URL + "/" + tid + "/v2.0",
 			"iat":                unix(now),
 			"nbf":                unix(now),
 			"exp":                unix(now.Add(75 * time.Minute)), // Entra: a random 60 to 90 minutes
@@ -87,13 +85,13 @@ var entra = &profile{
 			"scp":                "Tasks.Read Tasks.Write",
 			"sid":                uuid4(),
 			"sub":                randB64u(32),
-			"tid":                p.Tenant,
+			"tid":                tid,
 			"uti":                randB64u(16),
 			"ver":                "2.0",
 		}
 	},
 	discovery: func(p *Provider) obj {
-		base := strings.TrimSuffix(p.Issuer, "/v2.0")
+		base := p.Server.URL + "/" + p.Tenant
 		return obj{
 			{"token_endpoint", base + "/oauth2/v2.0/token"},
 			{"token_endpoint_auth_methods_supported", []string{"client_secret_post", "private_key_jwt", "client_secret_basic"}},
@@ -113,7 +111,7 @@ var entra = &profile{
 			{"end_session_endpoint", base + "/oauth2/v2.0/logout"},
 			{"claims_supported", []string{"sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name", "msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "nonce", "preferred_username", "name", "tid", "ver", "at_hash", "c_hash", "email"}},
 			{"kerberos_endpoint", base + "/kerberos"},
-			{"tenant_region_scope", "EU"},
+			{"tenant_region_scope", entraRegion(p)},
 			{"cloud_instance_name", "microsoftonline.com"},
 			{"cloud_graph_host_name", "graph.windows.net"},
 			{"msgraph_host", "graph.microsoft.com"},
@@ -121,6 +119,65 @@ var entra = &profile{
 		}
 	},
 }
+
+// entraRegion: a tenant's discovery document names its region; /common's
+// has null.
+func entraRegion(p *Provider) any {
+	if p.homeTenant != "" {
+		return nil
+	}
+	return "EU"
+}
+
+// entraKey is an Entra signing key: kid = x5t = base64url SHA-1 of a
+// self-signed certificate with subject CN cn, and the issuer member naming
+// tenant (the literal "{tenantid}" template, or one tenant's GUID).
+func entraKey(t testing.TB, p *Provider, k *rsa.PrivateKey, cn, tenant string) *key {
+	der := selfSigned(t, k, cn, 5*365*24*time.Hour)
+	x5t := x5tSHA1(der)
+	return &key{kid: x5t, priv: k, x5t: x5t, jwk: obj{
+		{"kty", "RSA"}, {"use", "sig"}, {"kid", x5t}, {"x5t", x5t},
+		{"n", rsaN(&k.PublicKey)}, {"e", rsaE(&k.PublicKey)},
+		{"x5c", []string{base64.StdEncoding.EncodeToString(der)}},
+		{"issuer", p.Server.URL + "/" + tenant + "/v2.0"},
+	}}
+}
+
+// MSATenant is the tenant id of Microsoft personal accounts, whose keys the
+// Entra common endpoint publishes beside the work-account keys.
+const MSATenant = "9188040d-6c67-4c5b-b112-36a304b66dad"
+
+// --- Microsoft Entra ID, multi-tenant "common" v2.0 endpoints ---
+
+var entraCommon = func() *profile {
+	c := *entra
+	c.keys = 5 // three work-account keys and two of Microsoft accounts, as /common publishes
+	c.layout = func(p *Provider, base string) {
+		p.Tenant = "common"
+		p.homeTenant = uuid4()
+		// The issuer of /common's discovery document is a template, equal
+		// to no token's iss: a verifier must substitute the token's tid.
+		p.Issuer = base + "/{tenantid}/v2.0"
+		p.DiscoveryURL = base + "/common/v2.0/.well-known/openid-configuration"
+		p.JWKSURI = base + "/common/discovery/v2.0/keys"
+		p.ClientID = uuid4()
+		p.Audience = uuid4()
+	}
+	c.newKey = func(t testing.TB, p *Provider, k *rsa.PrivateKey, i int) *key {
+		if i >= 3 {
+			return entraKey(t, p, k, "Live ID STS Signing Public Key", MSATenant)
+		}
+		return entraKey(t, p, k, "accounts.accesscontrol.windows.net", "{tenantid}")
+	}
+	c.fixup = func(p *Provider, cl map[string]any, over map[string]any) {
+		if tid, ok := over["tid"].(string); ok {
+			if _, ok := over["iss"]; !ok {
+				cl["iss"] = p.Server.URL + "/" + tid + "/v2.0"
+			}
+		}
+	}
+	return &c
+}()
 
 // --- Auth0 tenant ---
 
