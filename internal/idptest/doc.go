@@ -34,8 +34,16 @@
 // WithCacheControl; SetDown, SetJWKSBody, Rotate, RemoveKey and AddKeyJSON
 // change what is served while a test runs, and Requests and JWKSRequests
 // count what was fetched. Token sizes of the defaults (bytes, compact form):
-// Entra about 1520, Keycloak 1476, Cognito 1131, Google 1116, Auth0 883,
+// Entra about 1520, Keycloak 1481, Cognito 1131, Google 1116, Auth0 883,
 // Okta 860.
+//
+// IDToken signs an OpenID Connect ID token of the provider (aud the client,
+// no scopes or roles), for tests that a resource server refuses one in place
+// of an access token: Entra's with ver 2.0 and no scp; Auth0's profile
+// claims with aud the client id and a 10-hour exp; Okta's with jti "ID.…",
+// amr and idp; Keycloak's with typ "ID"; Cognito's with token_use "id",
+// cognito:username and aud, signed with the pool's other key; Google's is
+// its AccessToken.
 //
 // # Entra ID (v2.0 endpoints of one tenant)
 //

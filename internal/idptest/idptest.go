@@ -70,7 +70,8 @@ type Provider struct {
 	mu           sync.Mutex
 	keys         []*key // published, in order
 	extra        []json.RawMessage
-	signing      *key
+	signing      *key // signs access tokens
+	idSigning    *key // signs ID tokens (Cognito: another key)
 	down         bool
 	discoveryCC  string
 	jwksCC       string
@@ -149,6 +150,7 @@ func New(t testing.TB, name string, opts ...Option) *Provider {
 		p.keys = append(p.keys, k)
 	}
 	p.signing = p.keys[prof.signWith]
+	p.idSigning = p.keys[prof.idSignWith]
 
 	serve := func(path string, doc func() []byte, cc func() string, counter *atomic.Int64) {
 		mux.HandleFunc("GET "+path, func(w http.ResponseWriter, r *http.Request) {
@@ -274,6 +276,30 @@ func (p *Provider) AccessTokenWithHeader(t testing.TB, header, claims map[string
 	return signRS256(t, k.priv, p.header(t, k, header), p.claims(claims))
 }
 
+// IDToken returns an OpenID Connect ID token of the provider's shape, for
+// tests that a resource server refuses one presented as an access token:
+// aud is the client (ClientID), the header is the access token's, and the
+// key is the one the provider signs ID tokens with (Cognito keeps a key for
+// each kind; after Rotate both use the new key). For Google it is
+// AccessToken. claims override as in AccessToken.
+func (p *Provider) IDToken(t testing.TB, claims map[string]any) string {
+	t.Helper()
+	if p.prof.idClaims == nil {
+		return p.AccessToken(t, claims)
+	}
+	p.mu.Lock()
+	k := p.idSigning
+	p.mu.Unlock()
+	return signRS256(t, k.priv, p.header(t, k, nil), p.override(p.prof.idClaims(p, time.Now()), claims))
+}
+
+// IDSigningKid is the kid of the key IDToken signs with.
+func (p *Provider) IDSigningKid() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.idSigning.kid
+}
+
 // ForeignToken returns an AccessToken whose header names the current signing
 // kid but which is signed by a fresh key that is published nowhere: a forged
 // token that only a signature check can refuse.
@@ -305,7 +331,11 @@ func (p *Provider) header(t testing.TB, k *key, over map[string]any) any {
 }
 
 func (p *Provider) claims(over map[string]any) map[string]any {
-	c := p.prof.claims(p, time.Now())
+	return p.override(p.prof.claims(p, time.Now()), over)
+}
+
+// override applies over to c (nil deletes) and the provider's fixup.
+func (p *Provider) override(c, over map[string]any) map[string]any {
 	for k, v := range over {
 		if v == nil {
 			delete(c, k)
@@ -335,7 +365,7 @@ func (p *Provider) Rotate(t testing.TB) string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.keys = append(p.keys, k)
-	p.signing = k
+	p.signing, p.idSigning = k, k
 	return k.kid
 }
 
@@ -346,7 +376,7 @@ func (p *Provider) RemoveKey(kid string) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for i, k := range p.keys {
-		if k.kid == kid && k != p.signing {
+		if k.kid == kid && k != p.signing && k != p.idSigning {
 			p.keys = append(p.keys[:i:i], p.keys[i+1:]...)
 			return true
 		}

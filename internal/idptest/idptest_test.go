@@ -421,6 +421,9 @@ func TestProviders(t *testing.T) {
 				t.Errorf("token is %d bytes, shape says at most %d", len(tok), want.maxTokenLen)
 			}
 			t.Logf("%s: access token %d bytes, header %s", name, len(tok), mustB64(t, strings.Split(tok, ".")[0]))
+
+			t.Run("id-token", func(t *testing.T) { checkIDToken(t, p, keys) })
+			t.Run("rotate", func(t *testing.T) { checkRotateRemoveAndRequests(t, p) })
 		})
 	}
 }
@@ -506,47 +509,49 @@ func TestOktaMetadataIsAppendedNotInserted(t *testing.T) {
 	eq(t, code, http.StatusNotFound)
 }
 
-func TestRotateRemoveAndRequests(t *testing.T) {
-	t.Parallel()
-	for _, name := range idptest.Names {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			p := idptest.New(t, name)
-			eq(t, p.Requests(), 0)
-			old := p.SigningKid()
-			before := len(fetchKeys(t, p.JWKSURI))
-			kid := p.Rotate(t)
-			if kid == old || slices.Contains(p.Kids()[:before], kid) {
-				t.Fatalf("Rotate returned %q (old %q)", kid, old)
-			}
-			eq(t, p.SigningKid(), kid)
-			keys := fetchKeys(t, p.JWKSURI)
-			eq(t, len(keys), before+1)
-			if !slices.Contains(p.Kids(), old) {
-				t.Error("old key unpublished by Rotate")
-			}
-			for _, k := range keys {
-				shapes[name].kid(t, p, k)
-			}
-			hdr, _, err := verify(t, p.AccessToken(t, nil), keys)
-			if err != nil || hdr["kid"] != kid {
-				t.Errorf("after rotation: kid %v, err %v", hdr["kid"], err)
-			}
-			if p.RemoveKey(kid) {
-				t.Error("removed the signing key")
-			}
-			if !p.RemoveKey(old) || p.RemoveKey(old) {
-				t.Error("RemoveKey(old) should succeed once")
-			}
-			eq(t, len(fetchKeys(t, p.JWKSURI)), before)
-			eq(t, p.Requests(), 3)
-			eq(t, p.JWKSRequests(), 3)
-			fetch(t, p.DiscoveryURL)
-			fetch(t, p.Server.URL+"/nowhere")
-			eq(t, p.Requests(), 5)
-			eq(t, p.JWKSRequests(), 3)
-		})
+// checkRotateRemoveAndRequests: Rotate publishes a new key of the
+// provider's kind beside the old, RemoveKey unpublishes, and the counters
+// count every request.
+func checkRotateRemoveAndRequests(t *testing.T, p *idptest.Provider) {
+	name := p.Name
+	r0, j0 := p.Requests(), p.JWKSRequests()
+	old := p.SigningKid()
+	before := len(fetchKeys(t, p.JWKSURI))
+	kid := p.Rotate(t)
+	if kid == old || slices.Contains(p.Kids()[:before], kid) {
+		t.Fatalf("Rotate returned %q (old %q)", kid, old)
 	}
+	eq(t, p.SigningKid(), kid)
+	eq(t, p.IDSigningKid(), kid)
+	keys := fetchKeys(t, p.JWKSURI)
+	eq(t, len(keys), before+1)
+	if !slices.Contains(p.Kids(), old) {
+		t.Error("old key unpublished by Rotate")
+	}
+	for _, k := range keys {
+		shapes[name].kid(t, p, k)
+	}
+	hdr, _, err := verify(t, p.AccessToken(t, nil), keys)
+	if err != nil || hdr["kid"] != kid {
+		t.Errorf("after rotation: kid %v, err %v", hdr["kid"], err)
+	}
+	hdr, _, err = verify(t, p.IDToken(t, nil), keys)
+	if err != nil || hdr["kid"] != kid {
+		t.Errorf("ID token after rotation: kid %v, err %v", hdr["kid"], err)
+	}
+	if p.RemoveKey(kid) {
+		t.Error("removed the signing key")
+	}
+	if !p.RemoveKey(old) || p.RemoveKey(old) {
+		t.Error("RemoveKey(old) should succeed once")
+	}
+	eq(t, len(fetchKeys(t, p.JWKSURI)), before)
+	eq(t, p.Requests()-r0, 3)
+	eq(t, p.JWKSRequests()-j0, 3)
+	fetch(t, p.DiscoveryURL)
+	fetch(t, p.Server.URL+"/nowhere")
+	eq(t, p.Requests()-r0, 5)
+	eq(t, p.JWKSRequests()-j0, 3)
 }
 
 func TestForeignToken(t *testing.T) {
@@ -789,4 +794,40 @@ func without(k jwk, name string) map[string]any {
 		}
 	}
 	return out
+}
+
+// checkIDToken: an ID token of the provider's shape, aud the client.
+func checkIDToken(t *testing.T, p *idptest.Provider, keys []jwk) {
+	name := p.Name
+	tok := p.IDToken(t, nil)
+	hdr, c, err := verify(t, tok, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if raw := mustB64(t, strings.Split(tok, ".")[0]); !regexp.MustCompile(shapes[name].headerRE).MatchString(raw) {
+		t.Errorf("header bytes %s", raw)
+	}
+	eq(t, hdr["kid"], p.IDSigningKid())
+	eq(t, c["aud"], p.ClientID)
+	eq(t, c["iss"], p.Issuer)
+	for _, n := range []string{"scp", "scope", "roles", "permissions", "cid", "client_id"} {
+		if _, has := c[n]; has {
+			t.Errorf("ID token carries %q", n)
+		}
+	}
+	switch name {
+	case idptest.Cognito:
+		eq(t, c["token_use"], "id")
+		if p.IDSigningKid() == p.SigningKid() {
+			t.Error("Cognito signs ID and access tokens with one key")
+		}
+	case idptest.Keycloak:
+		eq(t, c["typ"], "ID")
+	case idptest.Google:
+		eq(t, c["aud"], p.Audience)
+	default:
+		if c["aud"] == p.Audience {
+			t.Errorf("ID token aud is the API audience %v", p.Audience)
+		}
+	}
 }

@@ -17,6 +17,7 @@ type profile struct {
 	spacedHeader bool     // header bytes as Keycloak writes them
 	encKeys      []string // algs of RSA encryption keys published after them
 	signWith     int      // which of the signing keys signs access tokens
+	idSignWith   int      // and which ID tokens
 
 	discoveryCC, jwksCC string
 
@@ -25,7 +26,8 @@ type profile struct {
 	newEncKey func(t testing.TB, p *Provider, k *rsa.PrivateKey, alg string) *key
 	header    func(k *key) obj
 	claims    func(p *Provider, now time.Time) map[string]any
-	fixup     func(p *Provider, claims, over map[string]any) // after the overrides, where claims depend on each other
+	idClaims  func(p *Provider, now time.Time) map[string]any // nil: ID tokens are the access tokens' shape (Google)
+	fixup     func(p *Provider, claims, over map[string]any)  // after the overrides, where claims depend on each other
 	discovery func(p *Provider) obj
 	metadata  func(p *Provider) obj // RFC 8414 document, where MetadataURLs is not empty
 }
@@ -63,33 +65,8 @@ var entra = &profile{
 	header: func(k *key) obj {
 		return obj{{"typ", "JWT"}, {"alg", "RS256"}, {"x5t", k.x5t}, {"kid", k.kid}}
 	},
-	claims: func(p *Provider, now time.Time) map[string]any {
-		tid := p.Tenant
-		if p.homeTenant != "" { // EntraCommon
-			tid = p.homeTenant
-		}
-		return map[string]any{
-			"aud":                p.Audience,
-			"iss":                p.Server.URL + "/" + tid + "/v2.0",
-			"iat":                unix(now),
-			"nbf":                unix(now),
-			"exp":                unix(now.Add(75 * time.Minute)), // Entra: a random 60 to 90 minutes
-			"aio":                randB64u(72),
-			"azp":                p.ClientID,
-			"azpacr":             "0",
-			"name":               "Ada Lovelace",
-			"oid":                uuid4(),
-			"preferred_username": "ada@contoso.onmicrosoft.com",
-			"rh":                 "1.A" + randB64u(60) + ".",
-			"roles":              []string{"Tasks.Admin"},
-			"scp":                "Tasks.Read Tasks.Write",
-			"sid":                uuid4(),
-			"sub":                randB64u(32),
-			"tid":                tid,
-			"uti":                randB64u(16),
-			"ver":                "2.0",
-		}
-	},
+	claims:   func(p *Provider, now time.Time) map[string]any { return entraClaims(p, now, false) },
+	idClaims: func(p *Provider, now time.Time) map[string]any { return entraClaims(p, now, true) },
 	discovery: func(p *Provider) obj {
 		base := p.Server.URL + "/" + p.Tenant
 		return obj{
@@ -118,6 +95,41 @@ var entra = &profile{
 			{"rbac_url", "https://pas.windows.net"},
 		}
 	},
+}
+
+// entraClaims are the claims of an Entra v2.0 access token, or ID token.
+func entraClaims(p *Provider, now time.Time, id bool) map[string]any {
+	tid := p.Tenant
+	if p.homeTenant != "" { // EntraCommon
+		tid = p.homeTenant
+	}
+	c := map[string]any{
+		"iss":                p.Server.URL + "/" + tid + "/v2.0",
+		"iat":                unix(now),
+		"nbf":                unix(now),
+		"aio":                randB64u(72),
+		"name":               "Ada Lovelace",
+		"oid":                uuid4(),
+		"preferred_username": "ada@contoso.onmicrosoft.com",
+		"rh":                 "1.A" + randB64u(60) + ".",
+		"sid":                uuid4(),
+		"sub":                randB64u(32),
+		"tid":                tid,
+		"uti":                randB64u(16),
+		"ver":                "2.0",
+	}
+	if id {
+		c["aud"] = p.ClientID
+		c["exp"] = unix(now.Add(time.Hour))
+		return c
+	}
+	c["aud"] = p.Audience
+	c["exp"] = unix(now.Add(75 * time.Minute)) // Entra draws 60 to 90 minutes
+	c["azp"] = p.ClientID
+	c["azpacr"] = "0"
+	c["roles"] = []string{"Tasks.Admin"}
+	c["scp"] = "Tasks.Read Tasks.Write"
+	return c
 }
 
 // entraRegion: a tenant's discovery document names its region; /common's
@@ -226,6 +238,22 @@ var auth0 = &profile{
 			"permissions": []string{"read:tasks", "write:tasks"},
 		}
 	},
+	idClaims: func(p *Provider, now time.Time) map[string]any {
+		return map[string]any{
+			"nickname":       "ada",
+			"name":           "Ada Lovelace",
+			"picture":        "https://s.gravatar.com/avatar/" + randHex(16) + "?s=480&r=pg&d=https%3A%2F%2Fcdn.auth0.com%2Favatars%2Fad.png",
+			"updated_at":     now.Add(-time.Hour).UTC().Format("2006-01-02T15:04:05.000Z"),
+			"email":          "ada@example.com",
+			"email_verified": true,
+			"iss":            p.Issuer,
+			"aud":            p.ClientID,
+			"sub":            "auth0|" + randHex(12),
+			"iat":            unix(now),
+			"exp":            unix(now.Add(10 * time.Hour)),
+			"sid":            randB64u(24),
+		}
+	},
 	discovery: auth0Discovery,
 	metadata:  auth0Discovery,
 }
@@ -295,6 +323,24 @@ var okta = &profile{
 			"scp":       []string{"openid", "profile", "email", "tasks:read"},
 			"auth_time": unix(now.Add(-time.Minute)),
 			"sub":       "ada@example.com",
+		}
+	},
+	idClaims: func(p *Provider, now time.Time) map[string]any {
+		return map[string]any{
+			"sub":                "00u" + randFrom(alnum, 17),
+			"name":               "Ada Lovelace",
+			"email":              "ada@example.com",
+			"ver":                1,
+			"iss":                p.Issuer,
+			"aud":                p.ClientID,
+			"iat":                unix(now),
+			"exp":                unix(now.Add(time.Hour)),
+			"jti":                "ID." + randB64u(32),
+			"amr":                []string{"pwd"},
+			"idp":                "00o" + randFrom(alnum, 17),
+			"preferred_username": "ada@example.com",
+			"auth_time":          unix(now.Add(-time.Minute)),
+			"at_hash":            randB64u(16),
 		}
 	},
 	discovery: func(p *Provider) obj { return oktaMetadata(p, true) },
@@ -394,6 +440,28 @@ var keycloak = &profile{
 				"account":  map[string]any{"roles": []string{"manage-account", "manage-account-links", "view-profile"}},
 			},
 			"scope":              "openid email profile",
+			"email_verified":     true,
+			"name":               "Ada Lovelace",
+			"preferred_username": "ada",
+			"given_name":         "Ada",
+			"family_name":        "Lovelace",
+			"email":              "ada@example.com",
+		}
+	},
+	idClaims: func(p *Provider, now time.Time) map[string]any {
+		return map[string]any{
+			"exp":                unix(now.Add(5 * time.Minute)),
+			"iat":                unix(now),
+			"auth_time":          unix(now.Add(-time.Minute)),
+			"jti":                uuid4(),
+			"iss":                p.Issuer,
+			"aud":                p.ClientID,
+			"sub":                uuid4(),
+			"typ":                "ID",
+			"azp":                p.ClientID,
+			"sid":                uuid4(),
+			"at_hash":            randB64u(16),
+			"acr":                "1",
 			"email_verified":     true,
 			"name":               "Ada Lovelace",
 			"preferred_username": "ada",
@@ -510,6 +578,25 @@ var cognito = &profile{
 			"iat":            unix(now),
 			"jti":            uuid4(),
 			"username":       sub,
+		}
+	},
+	idClaims: func(p *Provider, now time.Time) map[string]any {
+		sub := uuid4()
+		return map[string]any{
+			"sub":              sub,
+			"cognito:groups":   []string{"tasks-admin"},
+			"email_verified":   true,
+			"iss":              p.Issuer,
+			"cognito:username": sub,
+			"origin_jti":       uuid4(),
+			"aud":              p.ClientID,
+			"event_id":         uuid4(),
+			"token_use":        "id",
+			"auth_time":        unix(now.Add(-time.Minute)),
+			"exp":              unix(now.Add(time.Hour)),
+			"iat":              unix(now),
+			"jti":              uuid4(),
+			"email":            "ada@example.com",
 		}
 	},
 	discovery: func(p *Provider) obj {
