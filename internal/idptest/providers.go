@@ -417,61 +417,50 @@ var keycloak = &profile{
 	newEncKey: func(t testing.TB, p *Provider, k *rsa.PrivateKey, alg string) *key {
 		return keycloakKey(t, p, k, alg, "enc")
 	},
-	header: func(k *key) obj { return obj{{"alg", "RS256"}, {"typ", "JWT"}, {"kid", k.kid}} },
-	claims: func(p *Provider, now time.Time) map[string]any {
-		return map[string]any{
-			"exp":             unix(now.Add(5 * time.Minute)),
-			"iat":             unix(now),
-			"auth_time":       unix(now.Add(-time.Minute)),
-			"jti":             uuid4(),
-			"iss":             p.Issuer,
-			"aud":             []string{p.Audience, "account"},
-			"sub":             uuid4(),
-			"typ":             "Bearer",
-			"azp":             p.ClientID,
-			"sid":             uuid4(),
-			"acr":             "1",
-			"allowed-origins": []string{"http://localhost:3000"},
-			"realm_access": map[string]any{
-				"roles": []string{"default-roles-demo", "offline_access", "uma_authorization", "tasks-admin"},
-			},
-			"resource_access": map[string]any{
-				p.Audience: map[string]any{"roles": []string{"tasks:read", "tasks:write"}},
-				"account":  map[string]any{"roles": []string{"manage-account", "manage-account-links", "view-profile"}},
-			},
-			"scope":              "openid email profile",
-			"email_verified":     true,
-			"name":               "Ada Lovelace",
-			"preferred_username": "ada",
-			"given_name":         "Ada",
-			"family_name":        "Lovelace",
-			"email":              "ada@example.com",
-		}
-	},
-	idClaims: func(p *Provider, now time.Time) map[string]any {
-		return map[string]any{
-			"exp":                unix(now.Add(5 * time.Minute)),
-			"iat":                unix(now),
-			"auth_time":          unix(now.Add(-time.Minute)),
-			"jti":                uuid4(),
-			"iss":                p.Issuer,
-			"aud":                p.ClientID,
-			"sub":                uuid4(),
-			"typ":                "ID",
-			"azp":                p.ClientID,
-			"sid":                uuid4(),
-			"at_hash":            randB64u(16),
-			"acr":                "1",
-			"email_verified":     true,
-			"name":               "Ada Lovelace",
-			"preferred_username": "ada",
-			"given_name":         "Ada",
-			"family_name":        "Lovelace",
-			"email":              "ada@example.com",
-		}
-	},
+	header:    func(k *key) obj { return obj{{"alg", "RS256"}, {"typ", "JWT"}, {"kid", k.kid}} },
+	claims:    func(p *Provider, now time.Time) map[string]any { return keycloakClaims(p, now, false) },
+	idClaims:  func(p *Provider, now time.Time) map[string]any { return keycloakClaims(p, now, true) },
 	discovery: keycloakMetadata,
 	metadata:  keycloakMetadata,
+}
+
+// keycloakClaims are the claims of a Keycloak access token, or ID token.
+func keycloakClaims(p *Provider, now time.Time, id bool) map[string]any {
+	c := map[string]any{
+		"exp":                unix(now.Add(5 * time.Minute)),
+		"iat":                unix(now),
+		"auth_time":          unix(now.Add(-time.Minute)),
+		"jti":                uuid4(),
+		"iss":                p.Issuer,
+		"sub":                uuid4(),
+		"azp":                p.ClientID,
+		"sid":                uuid4(),
+		"acr":                "1",
+		"email_verified":     true,
+		"name":               "Ada Lovelace",
+		"preferred_username": "ada",
+		"given_name":         "Ada",
+		"family_name":        "Lovelace",
+		"email":              "ada@example.com",
+	}
+	if id {
+		c["aud"] = p.ClientID
+		c["typ"] = "ID"
+		c["at_hash"] = randB64u(16)
+		return c
+	}
+	c["aud"] = []string{p.Audience, "account"} // an audience mapper's; "account" alone without one
+	c["typ"] = "Bearer"
+	c["allowed-origins"] = []string{"http://localhost:3000"}
+	c["realm_access"] = map[string]any{
+		"roles": []string{"default-roles-demo", "offline_access", "uma_authorization", "tasks-admin"},
+	}
+	c["resource_access"] = map[string]any{
+		p.Audience: map[string]any{"roles": []string{"tasks:read", "tasks:write"}},
+		"account":  map[string]any{"roles": []string{"manage-account", "manage-account-links", "view-profile"}},
+	}
+	c["scope"] = "openid email profile"
+	return c
 }
 
 // keycloakKey: kid is base64url SHA-256 of the SubjectPublicKeyInfo, the
