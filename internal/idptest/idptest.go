@@ -38,17 +38,18 @@ var Names = []string{Entra, Auth0, Okta, Keycloak, Cognito, Google}
 // fixed at New; everything else goes through methods, which are safe for
 // concurrent use (the server answers from other goroutines).
 type Provider struct {
-	// Name is one of Names.
+	// Name is one of Names, or EntraCommon.
 	Name string
 	// Issuer is the exact issuer string of the discovery document and of the
-	// tokens' iss, built on Server.URL the way the provider builds it.
+	// tokens' iss, built on Server.URL the way the provider builds it (for
+	// EntraCommon the {tenantid} template, which no token's iss equals).
 	Issuer string
 	// Audience is what a resource server configures as its audience: the
 	// value the access token carries in aud (client_id for Cognito, which
 	// has no aud in access tokens).
 	Audience string
 	// ClientID is the OAuth client the tokens are issued to (azp, cid,
-	// client_id; for Google also aud).
+	// client_id; the aud of ID tokens, so for Google also Audience).
 	ClientID string
 	// Tenant is the tenant part of the issuer: the Entra tenant id, the
 	// Auth0 tenant, the Okta authorization server id, the Keycloak realm,
