@@ -546,7 +546,7 @@ func discoveryURL(s string) (*url.URL, error) {
 	switch {
 	case err != nil:
 		return nil, errors.New("is not a URL")
-	case !u.IsAbs() || u.Opaque != "" || u.Hostname() == "":
+	case !u.IsAbs() || u.Hostname() == "":
 		return nil, errors.New("is not an absolute URL with a host")
 	case u.Scheme != "https" && u.Scheme != "http":
 		return nil, errors.New("is neither https nor http")

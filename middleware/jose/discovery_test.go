@@ -85,6 +85,15 @@ func (op *discTestOP) serve(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte(body))
 }
 
+// hold makes the provider wait before answering until the returned channel
+// is closed.
+func (op *discTestOP) hold() chan struct{} {
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	op.hang = make(chan struct{})
+	return op.hang
+}
+
 // set changes the response; a nil header or body keeps the current one.
 func (op *discTestOP) set(status int, header http.Header, body func(string) string) {
 	op.mu.Lock()
@@ -420,6 +429,8 @@ func TestDiscoveryDocument(t *testing.T) {
 		{name: "jwks_uri userinfo", body: doc("ISS", "https://u:p@keys.example.com/jwks"), kind: ErrDiscoveryInvalid},
 		{name: "jwks_uri number", body: raw(`{"issuer":"ISS","jwks_uri":5}`), kind: ErrDiscoveryInvalid},
 		{name: "token_endpoint number", body: raw(`{"issuer":"ISS","jwks_uri":"ISS/k","token_endpoint":5}`), kind: ErrDiscoveryInvalid},
+		{name: "token_endpoint null", body: raw(`{"issuer":"ISS","jwks_uri":"ISS/k","token_endpoint":null}`), kind: ErrDiscoveryInvalid},
+		{name: "alg list null", body: raw(`{"issuer":"ISS","jwks_uri":"ISS/k","id_token_signing_alg_values_supported":null}`), kind: ErrDiscoveryInvalid},
 		{name: "alg list a string", body: raw(`{"issuer":"ISS","jwks_uri":"ISS/k","id_token_signing_alg_values_supported":"RS256"}`), kind: ErrDiscoveryInvalid},
 		{name: "alg list with null", body: raw(`{"issuer":"ISS","jwks_uri":"ISS/k","id_token_signing_alg_values_supported":["RS256",null]}`), kind: ErrDiscoveryInvalid},
 		{name: "alg list with a number", body: raw(`{"issuer":"ISS","jwks_uri":"ISS/k","id_token_signing_alg_values_supported":[1]}`), kind: ErrDiscoveryInvalid},
@@ -757,10 +768,7 @@ func TestDiscoveryHanging(t *testing.T) {
 // share it.
 func TestDiscoveryConcurrent(t *testing.T) {
 	op := newDiscTestOP(t, false)
-	hang := make(chan struct{})
-	op.mu.Lock()
-	op.hang = hang
-	op.mu.Unlock()
+	hang := op.hold()
 	d := discTestNew(t, DiscoveryConfig{Issuer: op.srv.URL})
 	const n = 16
 	var wg sync.WaitGroup
@@ -786,10 +794,7 @@ func TestDiscoveryConcurrent(t *testing.T) {
 // fetch goes on for the others.
 func TestDiscoveryCallerGivesUp(t *testing.T) {
 	op := newDiscTestOP(t, false)
-	hang := make(chan struct{})
-	op.mu.Lock()
-	op.hang = hang
-	op.mu.Unlock()
+	hang := op.hold()
 	d := discTestNew(t, DiscoveryConfig{Issuer: op.srv.URL})
 	ctx, cancel := context.WithCancel(context.Background())
 	first := make(chan error, 1)
@@ -923,5 +928,29 @@ func TestDiscoveryRedirectPolicy(t *testing.T) {
 		if (err == nil) != tt.want || err != nil && !errors.Is(err, errDiscoveryRedirect) {
 			t.Errorf("redirect to %s after %d: %v, want allowed %v", tt.to, tt.via, err, tt.want)
 		}
+	}
+}
+
+// TestDiscoveryContentLength: a declared length over MaxSize is refused
+// before the body is read, so a provider that then stalls is not waited for.
+func TestDiscoveryContentLength(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", "65537")
+		_, _ = w.Write([]byte(`{"issuer":`))
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	d := discTestNew(t, DiscoveryConfig{Issuer: srv.URL, Timeout: 5 * time.Second})
+	_, err := d.Metadata(context.Background())
+	discTestKind(t, err, ErrDiscoveryInvalid)
+	if !errors.Is(err, errDiscoveryTooLarge) {
+		t.Fatalf("error %v, want %v", err, errDiscoveryTooLarge)
 	}
 }
