@@ -159,16 +159,17 @@ type Metadata struct {
 // Discovery fetches and caches the metadata document of one issuer. It is
 // safe for concurrent use; concurrent callers of Metadata share one fetch.
 type Discovery struct {
-	issuer                         string
-	urls                           []string // well-known URLs, in the order they are tried
-	client                         *http.Client
-	now                            func() time.Time
-	timeout, minRefresh, maxAge    time.Duration
-	grace                          time.Duration
-	maxSize                        int64
-	onError                        func(error)
-	mu                             sync.Mutex
-	doc                            *Metadata // the last good document, nil before the first
+	issuer                      string
+	urls                        []string // well-known URLs, in the order they are tried
+	client                      *http.Client
+	now                         func() time.Time
+	timeout, minRefresh, maxAge time.Duration
+	grace                       time.Duration
+	maxSize                     int64
+	onError                     func(error)
+
+	mu                             sync.Mutex // guards the fields below
+	doc                            *Metadata  // the last good document, nil before the first
 	freshUntil, keepUntil, retryAt time.Time
 	lastErr                        *DiscoveryError // the last failure, while retryAt is ahead
 	first                          int             // index in urls of the last document found
