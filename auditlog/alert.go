@@ -3,6 +3,7 @@ package auditlog
 import (
 	"container/list"
 	"context"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -57,11 +58,13 @@ const (
 
 // suppressKey names the lines that repeat one another: an event's name,
 // reason and client, or for an access line (event Request) its client and
-// status.
+// status. The client is its client key, else its IP as Options.IP writes it
+// (kept as an address, so that a lookup does not allocate).
 type suppressKey struct {
 	event  EventName
 	reason string
 	client string
+	ip     netip.Addr // when client is ""
 	status int
 }
 

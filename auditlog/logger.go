@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/netip"
 	"os"
 	"time"
 
@@ -69,12 +70,13 @@ type Options struct {
 	// are only counted, by event, and reported on a log_suppressed line at
 	// most once a second (written by the first refusal a second after the
 	// previous one, or by Flush). Default DefaultRefusalCeiling (100);
-	// negative: no ceiling.
+	// negative: no ceiling; at most 1e9.
 	RefusalCeiling int
 }
 
-// Logger records audit events as zerolog JSON lines, one line per event,
-// each written with one Write call. A nil *Logger records nothing, so
+// Logger records audit events as zerolog JSON lines, one line per event
+// (repeated threats and refusals aggregated, see the package doc's Floods),
+// each line written with one Write call. A nil *Logger records nothing, so
 // packages can hold one unconditionally. Safe for concurrent use: a writer
 // other than an *os.File is wrapped so that lines never interleave.
 type Logger struct {
@@ -223,7 +225,9 @@ func (l *Logger) recordThreat(ctx context.Context, r *http.Request, info *reqctx
 		reason, _ := clip(e.Reason, maxReason)
 		var buf [4]pending
 		var sums []pending
-		d, sums = l.sup.observe(suppressKey{event: e.Name, reason: reason, client: l.clientKey(r, info)}, now, buf[:0])
+		k := suppressKey{event: e.Name, reason: reason}
+		k.client, k.ip = l.client(r, info)
+		d, sums = l.sup.observe(k, now, buf[:0])
 		for _, p := range sums {
 			l.writeSummary(p, now)
 		}
@@ -239,19 +243,35 @@ func (l *Logger) recordThreat(ctx context.Context, r *http.Request, info *reqctx
 	}
 }
 
-// clientKey names the client of a line for suppression: its client key, else
-// its IP as Options.IP writes it, else "".
-func (l *Logger) clientKey(r *http.Request, info *reqctx.Info) string {
+// client names the client of a line for suppression, without allocating:
+// its client key, else its IP cut to what Options.IP writes.
+func (l *Logger) client(r *http.Request, info *reqctx.Info) (string, netip.Addr) {
 	if info != nil && info.Client != "" {
 		c, _ := clip(info.Client, maxClient)
-		return c
+		return c, netip.Addr{}
 	}
 	if r == nil && info == nil {
-		return ""
+		return "", netip.Addr{}
+	}
+	return "", l.ip.reduce(requestIP(r, info))
+}
+
+// clientName is the client of a key as alerts and summaries name it: its
+// client key, else its IP as Options.IP writes it, else "".
+func (l *Logger) clientName(k suppressKey) string {
+	if k.client != "" {
+		return k.client
 	}
 	var buf [64]byte
-	b, _ := l.ip.appendIP(buf[:0], requestIP(r, info))
+	b, _ := l.ip.appendIP(buf[:0], k.ip)
 	return string(b)
+}
+
+// clientKey is clientName for the client of r.
+func (l *Logger) clientKey(r *http.Request, info *reqctx.Info) string {
+	var k suppressKey
+	k.client, k.ip = l.client(r, info)
+	return l.clientName(k)
 }
 
 func (l *Logger) alert(ctx context.Context, r *http.Request, info *reqctx.Info, e *Event, now time.Time, d decision) {
@@ -301,12 +321,13 @@ func (l *Logger) Flush() {
 // writeSummary writes the line (and for a threat the alert) reporting
 // repeats of p.key that were suppressed and that no later line carried.
 func (l *Logger) writeSummary(p pending, now time.Time) {
+	client := l.clientName(p.key)
 	if ev := l.level(p.key.event); ev.Enabled() {
 		ln := line{ev: ev}
 		ln.time(now)
 		ev.Str("event", string(p.key.event))
 		ln.str("reason", p.key.reason, maxReason)
-		ln.str("client", p.key.client, maxClient)
+		ln.str("client", client, maxClient)
 		if p.key.status != 0 {
 			ev.Int("status", p.key.status)
 		}
@@ -318,7 +339,7 @@ func (l *Logger) writeSummary(p pending, now time.Time) {
 	}
 	if l.alerter != nil && p.key.event.alerting() {
 		l.alerter.Alert(context.Background(), Alert{
-			Event: p.key.event, Reason: p.key.reason, Client: p.key.client, Time: now,
+			Event: p.key.event, Reason: p.key.reason, Client: client, Time: now,
 			Suppressed: p.suppressed, First: p.first, Last: p.last, Summary: true,
 		})
 	}

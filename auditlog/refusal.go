@@ -3,6 +3,7 @@ package auditlog
 import (
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apiguard/apiguard/internal/reqctx"
@@ -87,6 +88,8 @@ type ceiling struct {
 	interval time.Duration // between two lines at the sustained rate
 	burst    time.Duration // how far ahead of now the bucket may run
 
+	pending atomic.Bool // flood holds counts; lets due skip the lock
+
 	mu       sync.Mutex
 	tat      time.Time // when the bucket is full again
 	flood    flood     // counted since the last log_suppressed line
@@ -101,6 +104,7 @@ type flood struct {
 }
 
 func newCeiling(perSecond int) *ceiling {
+	perSecond = min(perSecond, int(time.Second)) // one line a nanosecond
 	iv := time.Second / time.Duration(perSecond)
 	return &ceiling{interval: iv, burst: iv * time.Duration(perSecond)}
 }
@@ -124,6 +128,7 @@ func (c *ceiling) allow(now time.Time, kind, n int, first, last time.Time) bool 
 		c.tat = t
 		return true
 	}
+	c.pending.Store(true)
 	f := &c.flood
 	f.counts[kind] += n
 	f.total += n
@@ -140,7 +145,7 @@ func (c *ceiling) allow(now time.Time, kind, n int, first, last time.Time) bool 
 // report is at least a second old (or force is set). A nil ceiling has
 // nothing due.
 func (c *ceiling) due(now time.Time, force bool) (flood, bool) {
-	if c == nil {
+	if c == nil || !c.pending.Load() {
 		return flood{}, false
 	}
 	c.mu.Lock()
@@ -150,6 +155,7 @@ func (c *ceiling) due(now time.Time, force bool) (flood, bool) {
 	}
 	f := c.flood
 	c.flood = flood{}
+	c.pending.Store(false)
 	c.reported = now
 	return f, true
 }
@@ -162,7 +168,7 @@ func (c *ceiling) due(now time.Time, force bool) (flood, bool) {
 func (l *Logger) admit(r *http.Request, info *reqctx.Info, k suppressKey, now time.Time) (decision, bool) {
 	d := decision{write: true}
 	if l.ref != nil {
-		k.client = l.clientKey(r, info)
+		k.client, k.ip = l.client(r, info)
 		var buf [4]pending
 		var sums []pending
 		d, sums = l.ref.observe(k, now, buf[:0])

@@ -3,6 +3,7 @@ package auditlog
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -306,6 +307,45 @@ func TestRefusalAccessSummary(t *testing.T) {
 		if m["event"] != "request" || num(t, m, "status") != int64(status) || num(t, m, "suppressed") != 3 || m["summary"] != true || m["client"] != nil {
 			t.Errorf("summary %d = %v", i, m)
 		}
+	}
+}
+
+// TestRefusalKeylessClients: before a client key is resolved, a client is
+// its IP as Options.IP writes it, so masking merges a network.
+func TestRefusalKeylessClients(t *testing.T) {
+	tests := []struct {
+		mode        IPMode
+		wantLines   int
+		wantClients []any // of the Flush summaries
+	}{
+		{IPFull, 2 * 2, []any{"192.0.2.1", "192.0.2.2"}},
+		{IPMasked, 2, []any{"192.0.2.0/24"}},
+		{IPNone, 2, []any{nil}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.mode.String(), func(t *testing.T) {
+			var buf bytes.Buffer
+			l := New(&buf, Options{Now: newClock().Now, IP: tt.mode, RefusalBurst: 2, RefusalCeiling: -1})
+			for _, ip := range []string{"192.0.2.1:1", "192.0.2.2:1"} {
+				r := httptest.NewRequest(http.MethodGet, "/", nil)
+				r.RemoteAddr = ip
+				for range 5 {
+					l.Record(r, Event{Name: RateLimited, Reason: "limit"})
+				}
+			}
+			if got := len(lines(t, buf.Bytes())); got != tt.wantLines {
+				t.Errorf("%d lines, want %d", got, tt.wantLines)
+			}
+			buf.Reset()
+			l.Flush()
+			var clients []any
+			for _, m := range lines(t, buf.Bytes()) {
+				clients = append(clients, m["client"])
+			}
+			if fmt.Sprint(clients) != fmt.Sprint(tt.wantClients) {
+				t.Errorf("summary clients %v, want %v", clients, tt.wantClients)
+			}
+		})
 	}
 }
 

@@ -38,7 +38,9 @@ type RequestLogOptions struct {
 
 // RequestLogger is the outermost apiguard middleware: it gives every request
 // an id, puts a *reqctx.Info in its context for later steps to fill, and
-// writes one access line when the handler returns. Safe for concurrent use.
+// writes one access line when the handler returns; the lines of requests
+// answered with a 4xx are aggregated as the Logger's Options say (see
+// Options.RefusalWindow). Safe for concurrent use.
 type RequestLogger struct {
 	log    *Logger
 	header string // canonical header name
