@@ -97,9 +97,10 @@
 // R reason codes and S statuses writes at most (R+S) x 6 per window. Any
 // number of clients together write at most 100 refusal lines a second
 // (100 x (T+1) over T seconds) and 1 log_suppressed line a second.
-// Successes, token_revoked, store_unavailable, and 2xx, 3xx and 5xx access
-// lines are never held back; threat events follow their own rule above. A
-// negative option turns its rule off. The state is bounded and needs no
+// Successes, token_revoked, store_unavailable, 2xx, 3xx and 5xx access
+// lines, and the access line of a handler that panicked are never held
+// back; threat events follow their own rule above. A negative option turns
+// its rule off. The state is bounded and needs no
 // goroutine, like the threat events'.
 //
 // # Safety of the lines

@@ -209,6 +209,28 @@ func TestRefusalSuccessesNeverSuppressed(t *testing.T) {
 	}
 }
 
+// TestRefusalPanicNotAggregated: a handler that panics after a 4xx is a bug,
+// and every one of its access lines is written.
+func TestRefusalPanicNotAggregated(t *testing.T) {
+	var buf bytes.Buffer
+	l := New(&buf, Options{Now: newClock().Now})
+	h := MustNewRequestLogger(l, RequestLogOptions{}).Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+		panic("bug")
+	}))
+	const n = 50
+	for range n {
+		func() {
+			defer func() { _ = recover() }()
+			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+		}()
+	}
+	ls := lines(t, buf.Bytes())
+	if len(ls) != n || ls[n-1]["panic"] != true {
+		t.Errorf("%d lines for %d panics, want each", len(ls), n)
+	}
+}
+
 // TestRefusalKeysBounded rotates 1,000 clients, each refused 7 times: the
 // windows tracked never exceed RefusalMaxKeys, and each evicted window writes
 // its pending count.

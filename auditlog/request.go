@@ -152,7 +152,8 @@ func ValidRequestID(id string) bool {
 
 // access writes the access line of one request. The line of a refused
 // request (a 4xx) is aggregated like refusal events (see
-// Options.RefusalWindow): per client and status, and under the ceiling.
+// Options.RefusalWindow): per client and status, and under the ceiling;
+// not if the handler panicked, a bug to hear about every time.
 func (rl *RequestLogger) access(r *http.Request, st *requestState, start time.Time, panicked bool) {
 	l := rl.log
 	if !l.infoEnabled() {
@@ -167,7 +168,7 @@ func (rl *RequestLogger) access(r *http.Request, st *requestState, start time.Ti
 		}
 	}
 	var d decision
-	if refusedStatus(status) {
+	if refusedStatus(status) && !panicked {
 		var ok bool
 		if d, ok = l.admit(r, &st.info, suppressKey{event: Request, status: status}, now); !ok {
 			return
