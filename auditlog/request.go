@@ -38,7 +38,9 @@ type RequestLogOptions struct {
 
 // RequestLogger is the outermost apiguard middleware: it gives every request
 // an id, puts a *reqctx.Info in its context for later steps to fill, and
-// writes one access line when the handler returns. Safe for concurrent use.
+// writes one access line when the handler returns; the lines of requests
+// answered with a 4xx are aggregated as the Logger's Options say (see
+// Options.RefusalWindow). Safe for concurrent use.
 type RequestLogger struct {
 	log    *Logger
 	header string // canonical header name
@@ -148,13 +150,16 @@ func ValidRequestID(id string) bool {
 	return true
 }
 
-// access writes the access line of one request.
+// access writes the access line of one request. The line of a refused
+// request (a 4xx) is aggregated like refusal events (see
+// Options.RefusalWindow): per client and status, and under the ceiling;
+// not if the handler panicked, a bug to hear about every time.
 func (rl *RequestLogger) access(r *http.Request, st *requestState, start time.Time, panicked bool) {
-	ev := rl.log.zl.Info()
-	if !ev.Enabled() {
+	l := rl.log
+	if !l.infoEnabled() {
 		return
 	}
-	now := rl.log.now()
+	now := l.now()
 	status := st.rw.status
 	if status == 0 && !st.rw.hijacked {
 		status = http.StatusOK // what net/http sends when the handler wrote nothing
@@ -162,16 +167,24 @@ func (rl *RequestLogger) access(r *http.Request, st *requestState, start time.Ti
 			status = http.StatusInternalServerError
 		}
 	}
+	var d decision
+	if refusedStatus(status) && !panicked {
+		var ok bool
+		if d, ok = l.admit(r, &st.info, suppressKey{event: Request, status: status}, now); !ok {
+			return
+		}
+	}
+	ev := l.zl.Info()
 	ln := line{ev: ev}
 	ln.time(now)
 	ev.Str("event", string(Request))
-	l := rl.log
 	l.requestFields(&ln, r, &st.info)
 	ln.str("sub", st.info.Sub, maxSub)
 	ln.str("jti", st.info.JTI, maxJTI)
 	if status != 0 {
 		ev.Int("status", status)
 	}
+	ln.suppressed(d)
 	ev.Int64("bytes", st.rw.bytes)
 	ev.Float64("duration", float64(now.Sub(start))/float64(time.Millisecond))
 	if rl.ua {
