@@ -57,7 +57,7 @@ func (s *syncBuffer) events(detail string) int {
 	return n
 }
 
-func newList(t testing.TB, c *redis.Client, opts redisstore.RevocationOptions) *redisstore.RevocationList {
+func newList(t testing.TB, c redis.UniversalClient, opts redisstore.RevocationOptions) *redisstore.RevocationList {
 	t.Helper()
 	l, err := redisstore.NewRevocationList(redistest.Context(t, 5*time.Second), c, opts)
 	if err != nil {
@@ -403,14 +403,15 @@ func TestNewRevocationListErrors(t *testing.T) {
 	s := redistest.Start(t)
 	tests := []struct {
 		name   string
-		client func() *redis.Client
+		client func() redis.UniversalClient
 		opts   redisstore.RevocationOptions
 		want   string
 	}{
-		{"nil client", func() *redis.Client { return nil }, redisstore.RevocationOptions{}, "client"},
-		{"negative interval", func() *redis.Client { return newClient(t, s.Addr) },
+		{"nil client", func() redis.UniversalClient { return nil }, redisstore.RevocationOptions{}, "client"},
+		{"nil *redis.Client", func() redis.UniversalClient { return (*redis.Client)(nil) }, redisstore.RevocationOptions{}, "client"},
+		{"negative interval", func() redis.UniversalClient { return newClient(t, s.Addr) },
 			redisstore.RevocationOptions{ResyncInterval: -time.Second}, "ResyncInterval"},
-		{"unreachable", func() *redis.Client {
+		{"unreachable", func() redis.UniversalClient {
 			ln, _ := net.Listen("tcp", "127.0.0.1:0")
 			addr := ln.Addr().String()
 			ln.Close()
@@ -465,4 +466,41 @@ func BenchmarkRevocationCheck(b *testing.B) {
 		fill(b, l)
 		run(b, l)
 	})
+}
+
+// The list takes any redis.UniversalClient: through a Ring (whose reload
+// scans shard by shard) and a UniversalClient, a revocation written by one
+// instance is loaded at start by another and announced to a third.
+func TestRevocationUniversalClients(t *testing.T) {
+	s := redistest.Start(t)
+	ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"one": s.Addr}})
+	t.Cleanup(func() { _ = ring.Close() })
+	universal := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{s.Addr}})
+	t.Cleanup(func() { _ = universal.Close() })
+
+	writer := newList(t, universal, redisstore.RevocationOptions{})
+	ctx := context.Background()
+	exp := time.Now().Add(time.Hour)
+	if err := writer.RevokeToken(ctx, iss, "before-start", exp); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		c    redis.UniversalClient
+	}{{"ring", ring}, {"universal", universal}} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := newList(t, tc.c, redisstore.RevocationOptions{})
+			if revoked, err := l.IsRevoked(iss, "before-start", "", time.Now()); err != nil || !revoked {
+				t.Fatalf("revocation written before start not loaded: %v, %v", revoked, err)
+			}
+			jti := "after-start-" + tc.name
+			if err := writer.RevokeToken(ctx, iss, jti, exp); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, 2*time.Second, "published revocation", func() bool {
+				revoked, err := l.IsRevoked(iss, jti, "", time.Now())
+				return err == nil && revoked
+			})
+		})
+	}
 }
