@@ -70,7 +70,7 @@ type Policy struct {
 }
 
 // CORS is a validated Policy ready to serve. It is a type of its own, rather
-// than the *Policy the issue sketched, so a Policy stays a plain
+// than a validated *Policy, so a Policy stays a plain
 // configuration value and a CORS can only come out of New. Immutable after
 // New and safe for concurrent use.
 type CORS struct {

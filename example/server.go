@@ -304,7 +304,9 @@ func generateKey(alg string) (crypto.Signer, string, error) {
 	return nil, "", fmt.Errorf("-alg %q: want RS256, PS256, ES256 or EdDSA", alg)
 }
 
-// apiHandler is the API origin: the whole chain of DESIGN.md's request flow.
+// apiHandler is the API origin: the whole chain in request-flow order (audit
+// log, client identity, headers, CORS, rate limit, brute-force guard,
+// authentication, role guards, handler).
 func (a *app) apiHandler() (http.Handler, error) {
 	origins := a.cfg.AllowedOrigins
 	if len(origins) == 0 && a.cfg.appOrigin() != "" {

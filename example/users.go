@@ -14,8 +14,9 @@ type demoUser struct {
 	roles []string
 }
 
-// userStore is the example's in-memory user store: the demo users of
-// DESIGN.md, with their passwords hashed with bcrypt at start.
+// userStore is the example's in-memory user store: the demo users alice
+// (roles user) and admin (roles user and admin), with their passwords hashed
+// with bcrypt at start.
 type userStore struct {
 	users map[string]demoUser
 	// dummy is a bcrypt hash of a random-looking password, compared against

@@ -18,7 +18,7 @@ import (
 // is configured.
 const DefaultJWKSMaxAge = 5 * time.Minute
 
-// PublicKeySet is what a JWKS handler publishes: the Issuer, or any set of
+// PublicKeySet is what a JWKS handler publishes: a token.Issuer, or any set of
 // verification keys.
 type PublicKeySet interface {
 	PublicKeys() []*Key
