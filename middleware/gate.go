@@ -50,9 +50,10 @@ func (a *Authenticator) verifyMiss(ctx context.Context, token string, now time.T
 		return nil, newError(reason, nil)
 	}
 
-	// Header.
-	var critBuf [4]string
-	h := strictjson.Header{Crit: critBuf[:0]}
+	// Header. Crit gets no buffer of its own: the header's strings escape
+	// with the kid, which would take a buffer to the heap on every token,
+	// while crit is rare and allocates only when present.
+	var h strictjson.Header
 	if err := strictjson.ParseHeader(parts.header, &h); err != nil {
 		return nil, jsonError(err, ReasonHeaderInvalid)
 	}
@@ -61,7 +62,7 @@ func (a *Authenticator) verifyMiss(ctx context.Context, token string, now time.T
 	}
 
 	// Key.
-	key, e := a.lookupKey(ctx, &h)
+	key, e := a.lookupKey(ctx, h.Kid, h.Alg)
 	if e != nil {
 		return nil, e
 	}
@@ -176,31 +177,32 @@ func (a *Authenticator) checkHeader(h *strictjson.Header) *Error {
 	return nil
 }
 
-func (a *Authenticator) lookupKey(ctx context.Context, h *strictjson.Header) (*jose.Key, *Error) {
-	if !kidOK(h.Kid) {
+// lookupKey finds the key for the header's kid and alg.
+func (a *Authenticator) lookupKey(ctx context.Context, kid, alg string) (*jose.Key, *Error) {
+	if !kidOK(kid) {
 		// Too long or with control characters: no key source has such a kid,
 		// and a remote one must not be made to refresh for it.
 		return nil, newError(ReasonUnknownKID, nil)
 	}
-	key, err := a.keys.LookupKey(ctx, h.Kid, h.Alg)
+	key, err := a.keys.LookupKey(ctx, kid, alg)
 	switch {
 	case err == nil && key != nil:
 	case err == nil || errors.Is(err, jose.ErrKeyNotFound):
 		// Does kid name a key of another algorithm? Then this is the
 		// algorithm-confusion attack (HS256 "signed" with a public key),
 		// reported as a threat rather than as an unknown kid.
-		for _, alg := range a.algs {
-			if alg == h.Alg {
+		for _, other := range a.algs {
+			if other == alg {
 				continue
 			}
-			if k, err := a.keys.LookupKey(ctx, h.Kid, alg); err == nil && k != nil {
+			if k, err := a.keys.LookupKey(ctx, kid, other); err == nil && k != nil {
 				e := newError(ReasonAlgMismatch, nil)
 				e.KID = k.ID()
 				return nil, e
 			}
 		}
 		e := newError(ReasonUnknownKID, err)
-		e.KID = printable(h.Kid)
+		e.KID = printable(kid)
 		return nil, e
 	default:
 		e := newError(ReasonKeysUnavailable, err)
@@ -210,7 +212,7 @@ func (a *Authenticator) lookupKey(ctx context.Context, h *strictjson.Header) (*j
 		}
 		return nil, e
 	}
-	if key.Alg() != h.Alg {
+	if key.Alg() != alg {
 		// The KeySource contract already forbids this; never trust it alone.
 		e := newError(ReasonAlgMismatch, nil)
 		e.KID = key.ID()
