@@ -308,8 +308,8 @@ func (a *Authenticator) setKeys(cfg *Config) error {
 	default:
 		return fmt.Errorf("apiguard: %s are all set: set exactly one key source", strings.Join(set, ", "))
 	}
-	// listed is true when the source's keys are known now, so that the
-	// default allowlist can be theirs.
+	// listed holds the source's keys when they are known now, so that the
+	// default allowlist can be their algorithms.
 	var listed []*jose.Key
 	switch {
 	case cfg.Keys != nil:
@@ -359,8 +359,15 @@ func (a *Authenticator) setAlgorithms(algs []string, listed []*jose.Key, unliste
 			a.algs = append([]string(nil), asymmetricAlgs...)
 			return nil
 		}
-		for _, k := range listed {
-			algs = append(algs, k.Alg())
+		// The keys' algorithms, in a fixed order (a StaticKeys lists its
+		// keys in map order).
+		for _, alg := range knownAlgs {
+			for _, k := range listed {
+				if k.Alg() == alg {
+					algs = append(algs, alg)
+					break
+				}
+			}
 		}
 		if len(algs) == 0 {
 			return errors.New("apiguard: Config.Algorithms is empty and Config.Keys holds no key to take them from")

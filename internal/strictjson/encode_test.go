@@ -23,7 +23,7 @@ func TestAppendString(t *testing.T) {
 	}
 }
 
-func FuzzAppendString(f *testing.F) {
+func FuzzAppendJSONString(f *testing.F) {
 	for _, s := range []string{"", "a", `"\`, "\u2028", "\x00\x1f", "é"} {
 		f.Add(s)
 	}

@@ -312,7 +312,7 @@ func TestRemoteJWKSKeepsKeysOnFailure(t *testing.T) {
 			if got := r.refreshAt().Sub(clock.Now()); got != time.Minute {
 				t.Errorf("retry in %v, want MinRefresh", got)
 			}
-			if !strings.Contains(log.String(), `"event":"store_unavailable"`) || !strings.Contains(log.String(), ReasonJWKSFetchFailed) {
+			if !strings.Contains(log.String(), `"event":"store_unavailable"`) || !strings.Contains(log.String(), AuditJWKSFetchFailed) {
 				t.Errorf("audit log %q", log.String())
 			}
 		})
@@ -370,7 +370,7 @@ func TestRemoteJWKSBadKeySkipped(t *testing.T) {
 	if err := rjLookup(r, "secret", HS256); !errors.Is(err, ErrKeyNotFound) {
 		t.Errorf("HMAC key from a remote JWKS: %v", err)
 	}
-	if !strings.Contains(log.String(), ReasonJWKSKeySkipped) {
+	if !strings.Contains(log.String(), AuditJWKSKeySkipped) {
 		t.Errorf("skipped keys not reported: %q", log.String())
 	}
 	if strings.Contains(log.String(), n[:20]) || strings.Contains(log.String(), "c2VjcmV0") || strings.Contains(log.String(), "127.0.0.1") {
@@ -390,7 +390,7 @@ func TestRemoteJWKSUnavailableFromStart(t *testing.T) {
 	if err := rjLookup(r, "k1", ES256); !errors.Is(err, ErrKeysUnavailable) {
 		t.Errorf("lookup with no keys: %v, want ErrKeysUnavailable", err)
 	}
-	if !strings.Contains(log.String(), ReasonJWKSFetchFailed) || strings.Contains(log.String(), "s3cr3t") {
+	if !strings.Contains(log.String(), AuditJWKSFetchFailed) || strings.Contains(log.String(), "s3cr3t") {
 		t.Errorf("audit log %q", log.String())
 	}
 	// The server recovers: the next lookup after the interval fetches.
