@@ -18,6 +18,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,11 +35,12 @@ type Server struct {
 	// Addr is host:port on 127.0.0.1.
 	Addr string
 
-	t    testing.TB
-	port int
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{}
+	t     testing.TB
+	port  int
+	extra []string // more redis-server arguments (cluster mode)
+	mu    sync.Mutex
+	cmd   *exec.Cmd
+	done  chan struct{}
 }
 
 // URL returns a redis:// URL for database 0 of the server.
@@ -48,6 +50,34 @@ func (s *Server) URL() string { return "redis://" + s.Addr + "/0" }
 // t.Cleanup. It skips t (or fails it under APIGUARD_REQUIRE_REDIS=1) when
 // redis-server is not installed.
 func Start(t testing.TB) *Server {
+	t.Helper()
+	return start(t, nil)
+}
+
+// StartCluster starts a fresh one-node Redis Cluster for t: a redis-server
+// in cluster mode that owns all 16384 slots, so cluster clients, and the
+// cluster's rules (no multi-key command across slots), apply. It skips or
+// fails as Start does.
+func StartCluster(t testing.TB) *Server {
+	t.Helper()
+	s := start(t, []string{"--cluster-enabled", "yes", "--cluster-config-file", filepath.Join(t.TempDir(), "nodes.conf")})
+	if _, err := s.Command("CLUSTER", "ADDSLOTSRANGE", "0", "16383"); err != nil {
+		t.Fatalf("redistest: assigning the slots: %v", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		info, err := s.Command("CLUSTER", "INFO")
+		if err == nil && strings.Contains(info, "cluster_state:ok") {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("redistest: cluster on %s not ok within 10s: %q, %v", s.Addr, info, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func start(t testing.TB, extra []string) *Server {
 	t.Helper()
 	_, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -61,7 +91,7 @@ func Start(t testing.TB) *Server {
 	if err != nil {
 		t.Fatalf("redistest: no free port: %v", err)
 	}
-	s := &Server{Addr: "127.0.0.1:" + strconv.Itoa(port), t: t, port: port}
+	s := &Server{Addr: "127.0.0.1:" + strconv.Itoa(port), t: t, port: port, extra: extra}
 	s.startProcess()
 	t.Cleanup(s.Stop)
 	return s
@@ -92,13 +122,14 @@ func (s *Server) startProcess() {
 	s.t.Helper()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	cmd := exec.Command("redis-server",
+	args := append([]string{
 		"--port", strconv.Itoa(s.port),
 		"--bind", "127.0.0.1",
 		"--save", "",
 		"--appendonly", "no",
 		"--protected-mode", "yes",
-	)
+	}, s.extra...)
+	cmd := exec.Command("redis-server", args...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		s.t.Fatalf("redistest: %v", err)

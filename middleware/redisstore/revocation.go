@@ -106,6 +106,11 @@ func NewRevocationList(ctx context.Context, client redis.UniversalClient, opts R
 	if nilClient(client) {
 		return nil, errors.New("redisstore: NewRevocationList: client is nil")
 	}
+	if _, ring := client.(*redis.Ring); ring {
+		// A revocation is published by the shard that stores it, and a Ring's
+		// shards do not share Pub/Sub: the other instances would not hear it.
+		return nil, errors.New("redisstore: NewRevocationList: a *redis.Ring is not supported (its shards do not share Pub/Sub); use a Client, a FailoverClient or a ClusterClient")
+	}
 	if opts.Prefix == "" {
 		opts.Prefix = DefaultPrefix
 	}
@@ -294,8 +299,8 @@ func applyEntry(r *middleware.MemoryRevocationList, e entry) {
 }
 
 // reload builds a new replica from a SCAN of the prefix and swaps it in. A
-// Redis Cluster (or Ring) is scanned node by node, since a SCAN covers only
-// the node it is sent to.
+// Redis Cluster is scanned master by master, since a SCAN covers only the
+// node it is sent to.
 func (l *RevocationList) reload(ctx context.Context) error {
 	fresh := middleware.NewMemoryRevocationList(l.now)
 	now := l.now().UnixMilli()
@@ -303,10 +308,6 @@ func (l *RevocationList) reload(ctx context.Context) error {
 	switch c := l.c.(type) {
 	case *redis.ClusterClient:
 		err = c.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
-			return l.load(ctx, node, fresh, now)
-		})
-	case *redis.Ring:
-		err = c.ForEachShard(ctx, func(ctx context.Context, node *redis.Client) error {
 			return l.load(ctx, node, fresh, now)
 		})
 	default:

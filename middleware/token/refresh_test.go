@@ -22,7 +22,8 @@ import (
 )
 
 // refreshStores is the table every store-level behaviour runs over: the same
-// assertions hold for the memory store and for the Redis store.
+// assertions hold for the memory store and for the Redis store, on one
+// server and on a Redis Cluster.
 var refreshStores = []struct {
 	name string
 	new  func(t *testing.T) token.RefreshStore
@@ -33,6 +34,16 @@ var refreshStores = []struct {
 	{"redis", func(t *testing.T) token.RefreshStore {
 		s := redistest.Start(t)
 		c := redis.NewClient(&redis.Options{Addr: s.Addr})
+		t.Cleanup(func() { _ = c.Close() })
+		st, err := redisstore.NewRefreshStore(c, redisstore.RefreshStoreOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}},
+	{"redis cluster", func(t *testing.T) token.RefreshStore {
+		s := redistest.StartCluster(t)
+		c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{s.Addr}})
 		t.Cleanup(func() { _ = c.Close() })
 		st, err := redisstore.NewRefreshStore(c, redisstore.RefreshStoreOptions{})
 		if err != nil {
