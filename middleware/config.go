@@ -315,6 +315,9 @@ func (a *Authenticator) setKeys(cfg *Config) error {
 	case cfg.Keys != nil:
 		a.keys = cfg.Keys
 		if s, ok := cfg.Keys.(*jose.StaticKeys); ok {
+			if s == nil {
+				return errors.New("apiguard: Config.Keys is a nil *jose.StaticKeys")
+			}
 			listed = s.Keys()
 		}
 	case cfg.JWKS != nil:
