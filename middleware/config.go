@@ -308,18 +308,24 @@ func (a *Authenticator) setKeys(cfg *Config) error {
 	default:
 		return fmt.Errorf("apiguard: %s are all set: set exactly one key source", strings.Join(set, ", "))
 	}
-	// listed holds the source's keys when they are known now, so that the
-	// default allowlist can be their algorithms.
+	// listed holds the source's keys when they are known now (unlisted is
+	// false), so that the default allowlist can be their algorithms.
 	var listed []*jose.Key
+	unlisted := false
 	switch {
 	case cfg.Keys != nil:
 		a.keys = cfg.Keys
-		if s, ok := cfg.Keys.(*jose.StaticKeys); ok {
-			if s == nil {
-				return errors.New("apiguard: Config.Keys is a nil *jose.StaticKeys")
-			}
+		s, ok := cfg.Keys.(*jose.StaticKeys)
+		switch {
+		case ok && s == nil:
+			return errors.New("apiguard: Config.Keys is a nil *jose.StaticKeys")
+		case ok:
 			listed = s.Keys()
+		default:
+			unlisted = true
 		}
+	case cfg.JWKSURL != "":
+		unlisted = true
 	case cfg.JWKS != nil:
 		keys, err := jose.ParseJWKS(cfg.JWKS)
 		if err != nil {
@@ -339,7 +345,7 @@ func (a *Authenticator) setKeys(cfg *Config) error {
 		}
 		listed = keys
 	}
-	if err := a.setAlgorithms(cfg.Algorithms, listed, cfg.Keys != nil && listed == nil || cfg.JWKSURL != ""); err != nil {
+	if err := a.setAlgorithms(cfg.Algorithms, listed, unlisted); err != nil {
 		return err
 	}
 	if cfg.JWKSURL != "" {
