@@ -8,6 +8,7 @@ import (
 
 	"github.com/apiguard/apiguard/auditlog"
 	"github.com/apiguard/apiguard/middleware"
+	"github.com/apiguard/apiguard/middleware/token"
 )
 
 type loginRequest struct {
@@ -78,7 +79,7 @@ func (a *app) refreshTokens(w http.ResponseWriter, r *http.Request) {
 	}
 	next, fam, err := a.refresh.Rotate(r.Context(), req.RefreshToken)
 	switch {
-	case errors.Is(err, middleware.ErrInvalidGrant):
+	case errors.Is(err, token.ErrInvalidGrant):
 		// Unknown, expired, spent (reuse: the family is now revoked) or
 		// revoked: one answer, so the client learns nothing about why.
 		a.audit.Record(r, auditlog.Event{Name: auditlog.TokenRefresh, Reason: "invalid_grant", Status: http.StatusBadRequest})
@@ -93,7 +94,7 @@ func (a *app) refreshTokens(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *app) respondTokens(w http.ResponseWriter, r *http.Request, sub string, roles []string, refresh, familyID string) {
-	access, meta, err := a.issuer.Issue(sub, middleware.TokenOptions{Roles: roles, SessionID: familyID})
+	access, meta, err := a.issuer.Issue(sub, token.TokenOptions{Roles: roles, SessionID: familyID})
 	if err != nil {
 		a.log.Error().Err(err).Msg("issuing an access token")
 		writeError(w, http.StatusInternalServerError, "server_error", "could not issue a token")

@@ -29,7 +29,9 @@ import (
 	"github.com/apiguard/apiguard/cors"
 	"github.com/apiguard/apiguard/headers"
 	"github.com/apiguard/apiguard/middleware"
+	"github.com/apiguard/apiguard/middleware/jose"
 	"github.com/apiguard/apiguard/middleware/redisstore"
+	"github.com/apiguard/apiguard/middleware/token"
 	"github.com/apiguard/apiguard/ratelimit"
 )
 
@@ -43,10 +45,9 @@ type app struct {
 	audit *auditlog.Logger // security events and the access log
 
 	users       *userStore
-	issuer      *middleware.Issuer
-	gate        *middleware.Gate
+	issuer      *token.Issuer
 	auth        *middleware.Authenticator
-	refresh     *middleware.RefreshTokens
+	refresh     *token.RefreshTokens
 	revocations middleware.RevocationList
 	ident       *ratelimit.Identifier
 	limiter     *ratelimit.Limiter
@@ -86,21 +87,21 @@ func newApp(ctx context.Context, cfg *config, logw io.Writer) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.issuer, err = middleware.NewIssuer(middleware.IssuerConfig{
+	a.issuer, err = token.NewIssuer(token.IssuerConfig{
 		Issuer: cfg.Issuer, Audience: cfg.Audience, Key: signer, Alg: alg, TTL: cfg.AccessTTL,
 	})
 	if err != nil {
 		return nil, err
 	}
 
-	var keys middleware.KeySource = a.issuer
+	var keys jose.KeySource = a.issuer
 	if cfg.JWKSURL != "" {
-		remote, err := middleware.NewRemoteJWKS(ctx, middleware.RemoteJWKSConfig{URL: cfg.JWKSURL, Audit: a.audit})
+		remote, err := jose.NewRemoteJWKS(ctx, jose.RemoteJWKSConfig{URL: cfg.JWKSURL, Audit: a.audit})
 		if err != nil {
 			return nil, fmt.Errorf("-jwks-url: %w", err)
 		}
 		a.closers = append(a.closers, func() { remote.Close() })
-		keys = middleware.MultiKeySource(a.issuer, remote)
+		keys = jose.MultiKeySource(a.issuer, remote)
 	}
 
 	var rdb *redis.Client
@@ -118,7 +119,7 @@ func newApp(ctx context.Context, cfg *config, logw io.Writer) (*app, error) {
 	}
 
 	// Revocations and refresh-token families.
-	var refreshStore middleware.RefreshStore
+	var refreshStore token.RefreshStore
 	if rdb != nil {
 		rl, err := redisstore.NewRevocationList(ctx, rdb, redisstore.RevocationOptions{Audit: a.audit})
 		if err != nil {
@@ -131,29 +132,19 @@ func newApp(ctx context.Context, cfg *config, logw io.Writer) (*app, error) {
 		}
 	} else {
 		a.revocations = middleware.NewMemoryRevocationList(nil)
-		refreshStore = middleware.NewMemoryRefreshStore(nil)
+		refreshStore = token.NewMemoryRefreshStore(nil)
 	}
-	a.refresh, err = middleware.NewRefreshTokens(middleware.RefreshConfig{
+	a.refresh, err = token.NewRefreshTokens(token.RefreshConfig{
 		Store: refreshStore, FamilyTTL: cfg.RefreshTTL, Audit: a.audit,
 		// Roles are reloaded at each refresh, so a role taken away ends with the
 		// next refresh; a user who no longer exists ends the family.
 		Reload: func(_ context.Context, sub string) ([]string, error) {
 			roles, err := a.users.roles(sub)
 			if err != nil {
-				return nil, fmt.Errorf("user %q: %w", sub, middleware.ErrInvalidGrant)
+				return nil, fmt.Errorf("user %q: %w", sub, token.ErrInvalidGrant)
 			}
 			return roles, nil
 		},
-	})
-	if err != nil {
-		return nil, err
-	}
-
-	allAlgs := []string{middleware.RS256, middleware.PS256, middleware.ES256, middleware.EdDSA}
-	a.gate, err = middleware.NewGate(middleware.GateConfig{
-		Keys: keys, Algorithms: allAlgs, Issuer: cfg.Issuer, Audience: cfg.Audience,
-		Leeway: cfg.Leeway, MaxAge: cfg.MaxAge, Revocation: a.revocations,
-		CacheSize: cacheSize(cfg.TokenCache),
 	})
 	if err != nil {
 		return nil, err
@@ -203,9 +194,15 @@ func newApp(ctx context.Context, cfg *config, logw io.Writer) (*app, error) {
 		return nil, fmt.Errorf("-login-attempts: %w", err)
 	}
 
-	a.auth, err = middleware.NewAuthenticator(middleware.AuthConfig{
-		Gate: a.gate, Realm: realm, Audit: a.audit,
-		OnFailure: func(r *http.Request, _ *middleware.Error) { a.guard.TokenFailed(r) },
+	// The issuer's own algorithms and those a -jwks-url key may have; the
+	// key's own alg must equal the header's in any case.
+	a.auth, err = middleware.New(middleware.Config{
+		Keys: keys, Algorithms: []string{jose.RS256, jose.PS256, jose.ES256, jose.EdDSA},
+		Issuer: cfg.Issuer, Audience: cfg.Audience,
+		Leeway: cfg.Leeway, MaxAge: cfg.MaxAge, Revocation: a.revocations,
+		CacheSize: cacheSize(cfg.TokenCache),
+		Realm:     realm, Audit: a.audit,
+		Failures: a.guard, // invalid tokens count towards the lockout
 	})
 	if err != nil {
 		return nil, err
@@ -222,7 +219,7 @@ func (l redisLogger) Printf(_ context.Context, format string, v ...any) {
 	l.log.Warn().Str("source", "go-redis").Msgf(format, v...)
 }
 
-// cacheSize maps -token-cache (0: off) to GateConfig.CacheSize (negative: off).
+// cacheSize maps -token-cache (0: off) to Config.CacheSize (negative: off).
 func cacheSize(entries int) int {
 	if entries == 0 {
 		return -1
@@ -260,7 +257,7 @@ func (a *app) loadKey() (crypto.Signer, string, error) {
 	}
 	alg := a.cfg.Alg
 	if alg == "" {
-		if alg, err = middleware.DefaultAlg(signer); err != nil {
+		if alg, err = jose.DefaultAlg(signer); err != nil {
 			return nil, "", fmt.Errorf("-key %s: %w", a.cfg.KeyFile, err)
 		}
 	}
@@ -295,21 +292,22 @@ func parsePrivateKeyPEM(data []byte) (crypto.Signer, error) {
 
 func generateKey(alg string) (crypto.Signer, string, error) {
 	switch alg {
-	case "", middleware.ES256:
+	case "", jose.ES256:
 		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		return k, middleware.ES256, err
-	case middleware.RS256, middleware.PS256:
+		return k, jose.ES256, err
+	case jose.RS256, jose.PS256:
 		k, err := rsa.GenerateKey(rand.Reader, 2048)
 		return k, alg, err
-	case middleware.EdDSA:
+	case jose.EdDSA:
 		_, k, err := ed25519.GenerateKey(rand.Reader)
 		return k, alg, err
 	}
 	return nil, "", fmt.Errorf("-alg %q: want RS256, PS256, ES256 or EdDSA", alg)
 }
 
-// apiHandler is the API origin: the whole chain in the README's request
-// order (request log, identity, headers, CORS, rate limit, guard, token gate).
+// apiHandler is the API origin: the whole chain in request-flow order (audit
+// log, client identity, headers, CORS, rate limit, brute-force guard,
+// authentication, role guards, handler).
 func (a *app) apiHandler() (http.Handler, error) {
 	origins := a.cfg.AllowedOrigins
 	if len(origins) == 0 && a.cfg.appOrigin() != "" {

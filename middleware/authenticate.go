@@ -1,60 +1,39 @@
 package middleware
 
 import (
-	"errors"
-	"fmt"
+	"context"
+	"encoding/base64"
 	"net/http"
-	"net/textproto"
-	"net/url"
+	"time"
 
 	"github.com/apiguard/apiguard/auditlog"
 	"github.com/apiguard/apiguard/internal/reqctx"
+	"github.com/apiguard/apiguard/middleware/jose"
 )
 
-// AuthConfig configures an Authenticator. Gate is required; every other zero
-// field means its documented default.
-type AuthConfig struct {
-	// Gate verifies the tokens.
-	Gate *Gate
-	// Realm is the RFC 6750 realm of WWW-Authenticate. Default "api". It must
-	// be printable ASCII without '"' or '\'.
-	Realm string
-	// Optional lets requests without any bearer credentials through
-	// unauthenticated (no claims in the context). Credentials that are
-	// present but bad are still refused.
-	Optional bool
-	// QueryParam, when set (RFC 6750 §2.3 uses "access_token"), also reads a
-	// token from that query parameter. Default off: tokens in URLs end up in
-	// logs and Referer headers.
-	QueryParam string
-	// Cookie, when set, also reads a token from the cookie of that name.
-	// Default off. Cookies are sent by browsers on cross-site requests, so
-	// CSRFOrigins or CSRFHeader is then required.
-	Cookie string
-	// CSRFOrigins are the origins (scheme://host[:port]) whose unsafe
-	// requests (not GET, HEAD or OPTIONS) may authenticate with the cookie.
-	CSRFOrigins []string
-	// CSRFHeader, when set (for example "X-Requested-With"), lets an unsafe
-	// request authenticate with the cookie when it carries that header, which
-	// a cross-site form cannot send.
-	CSRFHeader string
-	// ErrorWriter writes refusals. Default WriteError.
-	ErrorWriter ErrorWriter
-	// OnFailure is told of every refusal caused by the client's credentials
-	// (not of requests without any, nor of 503s); the brute-force guard counts
-	// them.
-	OnFailure func(*http.Request, *Error)
-	// Audit records auditlog.TokenRejected for every refusal of presented
-	// credentials, and auditlog.SecurityThreat as well when Reason.Threat().
-	// Default: nothing recorded.
-	Audit *auditlog.Logger
-}
-
-// Authenticator is the Bearer authentication middleware: it extracts the
-// token, has the Gate verify it, and puts the claims in the request context.
-// It is safe for concurrent use.
+// Authenticator is the Bearer authentication middleware and the token gate
+// in one: it extracts the token of a request, verifies it (the strict parse,
+// header policy, key, signature, claims and revocation checks, with a
+// validation cache), and puts the claims in the request context. Build it
+// with New; it is safe for concurrent use.
 type Authenticator struct {
-	gate        *Gate
+	// The gate.
+	keys       jose.KeySource
+	remote     *jose.RemoteJWKS // created from Config.JWKSURL, closed by Close
+	algs       []string
+	issuer     string
+	audience   string
+	leeway     time.Duration
+	maxAge     time.Duration
+	anyTyp     bool
+	critical   []string
+	revocation RevocationList
+	cache      *cache
+	maxSize    int
+	validators []func(*Claims) error
+	now        func() time.Time
+
+	// The request side.
 	realm       string
 	optional    bool
 	queryParam  string
@@ -62,83 +41,23 @@ type Authenticator struct {
 	csrfOrigins []string
 	csrfHeader  string
 	writeError  ErrorWriter
-	onFailure   func(*http.Request, *Error)
+	failures    FailureCounter
 	audit       *auditlog.Logger
 }
 
-// NewAuthenticator validates cfg and returns an Authenticator.
-func NewAuthenticator(cfg AuthConfig) (*Authenticator, error) {
-	a := &Authenticator{
-		gate:       cfg.Gate,
-		realm:      cfg.Realm,
-		optional:   cfg.Optional,
-		queryParam: cfg.QueryParam,
-		cookie:     cfg.Cookie,
-		writeError: cfg.ErrorWriter,
-		onFailure:  cfg.OnFailure,
-		audit:      cfg.Audit,
-	}
-	if a.gate == nil {
-		return nil, errors.New("apiguard: AuthConfig.Gate is nil")
-	}
-	if a.realm == "" {
-		a.realm = "api"
-	}
-	if !quotedStringSafe(a.realm) {
-		return nil, fmt.Errorf("apiguard: AuthConfig.Realm %q must be printable ASCII without '\"' or '\\'", a.realm)
-	}
-	if a.cookie != "" {
-		if !isCookieName(a.cookie) {
-			return nil, fmt.Errorf("apiguard: AuthConfig.Cookie %q is not a valid cookie name", a.cookie)
-		}
-		if len(cfg.CSRFOrigins) == 0 && cfg.CSRFHeader == "" {
-			return nil, errors.New("apiguard: AuthConfig.Cookie is set but neither CSRFOrigins nor CSRFHeader is: cookie tokens need a CSRF defence")
-		}
-	}
-	for _, o := range cfg.CSRFOrigins {
-		u, err := url.Parse(o)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
-			u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil || o != u.Scheme+"://"+u.Host {
-			return nil, fmt.Errorf("apiguard: AuthConfig.CSRFOrigins contains %q, not an origin (scheme://host[:port])", o)
-		}
-		a.csrfOrigins = append(a.csrfOrigins, o)
-	}
-	if cfg.CSRFHeader != "" {
-		if !isCookieName(cfg.CSRFHeader) {
-			return nil, fmt.Errorf("apiguard: AuthConfig.CSRFHeader %q is not a header name", cfg.CSRFHeader)
-		}
-		a.csrfHeader = textproto.CanonicalMIMEHeaderKey(cfg.CSRFHeader)
-		switch a.csrfHeader {
-		case "Origin", "Cookie", "Authorization", "Content-Type", "Accept", "Referer", "User-Agent":
-			return nil, fmt.Errorf("apiguard: AuthConfig.CSRFHeader %q is sent by browsers on cross-site requests", cfg.CSRFHeader)
-		}
-	}
-	if a.queryParam != "" && a.queryParam != url.QueryEscape(a.queryParam) {
-		return nil, fmt.Errorf("apiguard: AuthConfig.QueryParam %q needs escaping", a.queryParam)
-	}
-	if a.writeError == nil {
-		a.writeError = WriteError
-	}
-	return a, nil
-}
+// b64 is the strict decoder of the compact form: it refuses non-zero unused
+// bits, so decoding is one-to-one.
+var b64 = base64.RawURLEncoding.Strict()
 
-// isCookieName reports whether s is an RFC 7230 token (cookie and header
-// names are tokens).
-func isCookieName(s string) bool {
-	if s == "" {
-		return false
+// Verify checks token through every step of the gate and returns its claims,
+// or an *Error saying why not. The claims must not be modified (see Claims).
+// It neither writes nor records anything.
+func (a *Authenticator) Verify(ctx context.Context, token string) (*Claims, error) {
+	c, e := a.verify(ctx, token, false)
+	if e != nil {
+		return nil, e
 	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= 0x20 || c >= 0x7f {
-			return false
-		}
-		switch c {
-		case '(', ')', '<', '>', '@', ',', ';', ':', '\\', '"', '/', '[', ']', '?', '=', '{', '}':
-			return false
-		}
-	}
-	return true
+	return c, nil
 }
 
 // Authenticate checks r's credentials and returns the claims. It returns
@@ -155,6 +74,8 @@ func (a *Authenticator) Authenticate(r *http.Request) (*Claims, error) {
 	return c, nil
 }
 
+// authenticate extracts r's token and verifies it. It returns the token as
+// well, for the audit log's token id.
 func (a *Authenticator) authenticate(r *http.Request) (*Claims, string, *Error) {
 	token, src, reason := a.extract(r)
 	if reason != "" {
@@ -166,17 +87,10 @@ func (a *Authenticator) authenticate(r *http.Request) (*Claims, string, *Error) 
 		}
 		return nil, "", newError(ReasonNoToken, nil)
 	}
-	now := a.gate.now()
-	if c, ok := a.gate.cached(token, now); ok {
-		if e := a.gate.checkRevoked(c); e != nil {
-			return nil, token, e
-		}
-		return c, token, nil
+	c, e := a.verify(r.Context(), token, src == fromHeader)
+	if e != nil && e.Reason == ReasonMalformedHeader {
+		token = "" // not a token: no token id in the audit log
 	}
-	if src == fromHeader && !isB64Token(token) {
-		return nil, "", newError(ReasonMalformedHeader, nil)
-	}
-	c, e := a.gate.verifyMiss(r.Context(), token, now)
 	return c, token, e
 }
 
@@ -202,6 +116,16 @@ func (a *Authenticator) Handler(next http.Handler) http.Handler {
 	})
 }
 
+// Close stops the remote JWKS client the Authenticator created from
+// Config.JWKSURL, and does nothing otherwise (a key source passed as
+// Config.Keys is the caller's to close). It is safe to call more than once.
+func (a *Authenticator) Close() error {
+	if a.remote != nil {
+		return a.remote.Close()
+	}
+	return nil
+}
+
 func (a *Authenticator) refuse(w http.ResponseWriter, r *http.Request, token string, e *Error) {
 	e.Realm = a.realm
 	if e.Reason != ReasonNoToken {
@@ -223,8 +147,8 @@ func (a *Authenticator) refuse(w http.ResponseWriter, r *http.Request, token str
 				a.audit.Record(r, ev)
 			}
 		}
-		if a.onFailure != nil && e.Status != http.StatusServiceUnavailable {
-			a.onFailure(r, e)
+		if a.failures != nil && e.Status != http.StatusServiceUnavailable {
+			a.failures.TokenFailed(r)
 		}
 	}
 	a.writeError(w, r, e)

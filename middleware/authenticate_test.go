@@ -11,6 +11,7 @@ import (
 
 	"github.com/apiguard/apiguard/auditlog"
 	"github.com/apiguard/apiguard/internal/reqctx"
+	"github.com/apiguard/apiguard/middleware/jose"
 )
 
 type authResult struct {
@@ -19,18 +20,24 @@ type authResult struct {
 	called bool
 }
 
-func newTestAuth(t *testing.T, mod func(*AuthConfig), gmod func(*GateConfig)) *Authenticator {
+// newTestAuth is newTestGate with mod (the request side's settings) applied
+// after gmod (the gate's).
+func newTestAuth(t *testing.T, mod func(*Config), gmod func(*Config)) *Authenticator {
 	t.Helper()
-	cfg := AuthConfig{Gate: newTestGate(t, gmod)}
-	if mod != nil {
-		mod(&cfg)
-	}
-	a, err := NewAuthenticator(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
+	return newTestGate(t, func(c *Config) {
+		if gmod != nil {
+			gmod(c)
+		}
+		if mod != nil {
+			mod(c)
+		}
+	})
 }
+
+// failureLog is a FailureCounter that counts.
+type failureLog struct{ n int }
+
+func (f *failureLog) TokenFailed(*http.Request) { f.n++ }
 
 func serve(a *Authenticator, r *http.Request) authResult {
 	var res authResult
@@ -46,16 +53,16 @@ func serve(a *Authenticator, r *http.Request) authResult {
 
 func TestAuthenticatorRequests(t *testing.T) {
 	k := fixtureKeys(t)
-	tok := signJSON(t, RS256, k.rsa, hdrRS, claimsJSON())
-	expired := signJSON(t, RS256, k.rsa, hdrRS, claimsJSON("exp", unix(-time.Hour)))
-	cookieCfg := func(c *AuthConfig) {
+	tok := signJSON(t, jose.RS256, k.RSA, hdrRS, claimsJSON())
+	expired := signJSON(t, jose.RS256, k.RSA, hdrRS, claimsJSON("exp", unix(-time.Hour)))
+	cookieCfg := func(c *Config) {
 		c.Cookie = "at"
 		c.CSRFOrigins = []string{"https://app.example"}
 		c.CSRFHeader = "X-Requested-With"
 	}
 	tests := []struct {
 		name    string
-		mod     func(*AuthConfig)
+		mod     func(*Config)
 		method  string
 		url     string
 		headers [][2]string
@@ -77,17 +84,17 @@ func TestAuthenticatorRequests(t *testing.T) {
 		{"expired", nil, "GET", "/", [][2]string{{"Authorization", "Bearer " + expired}}, 401, ReasonExpired, false},
 		{"garbage", nil, "GET", "/", [][2]string{{"Authorization", "Bearer abc"}}, 401, ReasonMalformed, false},
 
-		{"optional, no credentials", func(c *AuthConfig) { c.Optional = true }, "GET", "/", nil, 204, "", false},
-		{"optional, basic", func(c *AuthConfig) { c.Optional = true }, "GET", "/", [][2]string{{"Authorization", "Basic dXNlcjpwYXNz"}}, 204, "", false},
-		{"optional, valid", func(c *AuthConfig) { c.Optional = true }, "GET", "/", [][2]string{{"Authorization", "Bearer " + tok}}, 204, "", true},
-		{"optional, bad token still refused", func(c *AuthConfig) { c.Optional = true }, "GET", "/", [][2]string{{"Authorization", "Bearer " + expired}}, 401, ReasonExpired, false},
-		{"optional, malformed still refused", func(c *AuthConfig) { c.Optional = true }, "GET", "/", [][2]string{{"Authorization", "Bearer"}}, 400, ReasonMalformedHeader, false},
+		{"optional, no credentials", func(c *Config) { c.Optional = true }, "GET", "/", nil, 204, "", false},
+		{"optional, basic", func(c *Config) { c.Optional = true }, "GET", "/", [][2]string{{"Authorization", "Basic dXNlcjpwYXNz"}}, 204, "", false},
+		{"optional, valid", func(c *Config) { c.Optional = true }, "GET", "/", [][2]string{{"Authorization", "Bearer " + tok}}, 204, "", true},
+		{"optional, bad token still refused", func(c *Config) { c.Optional = true }, "GET", "/", [][2]string{{"Authorization", "Bearer " + expired}}, 401, ReasonExpired, false},
+		{"optional, malformed still refused", func(c *Config) { c.Optional = true }, "GET", "/", [][2]string{{"Authorization", "Bearer"}}, 400, ReasonMalformedHeader, false},
 
 		{"query ignored by default", nil, "GET", "/?access_token=" + tok, nil, 401, ReasonNoToken, false},
-		{"query when configured", func(c *AuthConfig) { c.QueryParam = "access_token" }, "GET", "/?access_token=" + tok, nil, 204, "", true},
-		{"query twice", func(c *AuthConfig) { c.QueryParam = "access_token" }, "GET", "/?access_token=" + tok + "&access_token=" + tok, nil, 400, ReasonMultipleTokens, false},
-		{"query and header", func(c *AuthConfig) { c.QueryParam = "access_token" }, "GET", "/?access_token=" + tok, [][2]string{{"Authorization", "Bearer " + tok}}, 400, ReasonMultipleTokens, false},
-		{"query malformed", func(c *AuthConfig) { c.QueryParam = "access_token" }, "GET", "/?access_token=a%20b", nil, 400, ReasonMalformedHeader, false},
+		{"query when configured", func(c *Config) { c.QueryParam = "access_token" }, "GET", "/?access_token=" + tok, nil, 204, "", true},
+		{"query twice", func(c *Config) { c.QueryParam = "access_token" }, "GET", "/?access_token=" + tok + "&access_token=" + tok, nil, 400, ReasonMultipleTokens, false},
+		{"query and header", func(c *Config) { c.QueryParam = "access_token" }, "GET", "/?access_token=" + tok, [][2]string{{"Authorization", "Bearer " + tok}}, 400, ReasonMultipleTokens, false},
+		{"query malformed", func(c *Config) { c.QueryParam = "access_token" }, "GET", "/?access_token=a%20b", nil, 400, ReasonMalformedHeader, false},
 
 		{"cookie ignored by default", nil, "GET", "/", [][2]string{{"Cookie", "at=" + tok}}, 401, ReasonNoToken, false},
 		{"cookie on GET", cookieCfg, "GET", "/", [][2]string{{"Cookie", "at=" + tok}}, 204, "", true},
@@ -101,9 +108,9 @@ func TestAuthenticatorRequests(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var failures []*Error
-			a := newTestAuth(t, func(c *AuthConfig) {
-				c.OnFailure = func(_ *http.Request, e *Error) { failures = append(failures, e) }
+			failures := &failureLog{}
+			a := newTestAuth(t, func(c *Config) {
+				c.Failures = failures
 				if tt.mod != nil {
 					tt.mod(c)
 				}
@@ -132,11 +139,11 @@ func TestAuthenticatorRequests(t *testing.T) {
 			if got := reasonOf(err); got != tt.reason {
 				t.Fatalf("reason %q, want %q", got, tt.reason)
 			}
-			if tt.reason == ReasonNoToken && len(failures) != 0 {
-				t.Fatal("OnFailure told of a request without credentials")
+			if tt.reason == ReasonNoToken && failures.n != 0 {
+				t.Fatal("Failures told of a request without credentials")
 			}
-			if tt.reason != ReasonNoToken && (len(failures) != 1 || failures[0].Reason != tt.reason) {
-				t.Fatalf("OnFailure got %v", failures)
+			if tt.reason != ReasonNoToken && failures.n != 1 {
+				t.Fatalf("Failures told %d times of one refusal", failures.n)
 			}
 			if body := res.rec.Body.String() + strings.Join(res.rec.Header().Values("Www-Authenticate"), ""); strings.Contains(body, tok[:20]) || strings.Contains(body, tok[len(tok)-20:]) {
 				t.Fatalf("response echoes the token: %s", body)
@@ -151,12 +158,12 @@ func TestErrorResponses(t *testing.T) {
 	// The marker sits in the kid, the sub and a custom claim: none may
 	// appear in any response.
 	hdr := `{"alg":"RS256","kid":"rsa1","typ":"at+jwt","x":"` + marker + `"}`
-	expired := signJSON(t, RS256, k.rsa, hdr, claimsJSON("exp", unix(-time.Hour), "sub", `"`+marker+`"`))
-	unknown := signJSON(t, RS256, k.rsa, `{"alg":"RS256","kid":"`+marker+`","typ":"at+jwt"}`, claimsJSON())
-	valid := signJSON(t, RS256, k.rsa, hdr, claimsJSON("sub", `"`+marker+`"`))
+	expired := signJSON(t, jose.RS256, k.RSA, hdr, claimsJSON("exp", unix(-time.Hour), "sub", `"`+marker+`"`))
+	unknown := signJSON(t, jose.RS256, k.RSA, `{"alg":"RS256","kid":"`+marker+`","typ":"at+jwt"}`, claimsJSON())
+	valid := signJSON(t, jose.RS256, k.RSA, hdr, claimsJSON("sub", `"`+marker+`"`))
 	tests := []struct {
 		name      string
-		gmod      func(*GateConfig)
+		gmod      func(*Config)
 		wrap      func(http.Handler) http.Handler
 		auth      []string
 		status    int
@@ -173,16 +180,16 @@ func TestErrorResponses(t *testing.T) {
 			`Bearer realm="test", error="invalid_token", error_description="token expired"`, "invalid_token", "token expired", "", false},
 		{"unknown kid", nil, nil, []string{"Bearer " + unknown}, 401,
 			`Bearer realm="test", error="invalid_token", error_description="invalid token"`, "invalid_token", "invalid token", "", false},
-		{"keys unavailable", func(c *GateConfig) { c.Keys = &countingKeys{err: ErrKeysUnavailable} }, nil, []string{"Bearer " + valid}, 503,
+		{"keys unavailable", func(c *Config) { c.Keys = &countingKeys{err: jose.ErrKeysUnavailable} }, nil, []string{"Bearer " + valid}, 503,
 			"", "temporarily_unavailable", "authentication temporarily unavailable", "5", true},
-		{"revocation unavailable", func(c *GateConfig) { c.Revocation = failingRevocation{} }, nil, []string{"Bearer " + valid}, 503,
+		{"revocation unavailable", func(c *Config) { c.Revocation = failingRevocation{} }, nil, []string{"Bearer " + valid}, 503,
 			"", "temporarily_unavailable", "authentication temporarily unavailable", "5", true},
 		{"insufficient scope", nil, RequireRolesWith(GuardOptions{Realm: "test"}, "root", "admin"), []string{"Bearer " + valid}, 403,
 			`Bearer realm="test", error="insufficient_scope", error_description="insufficient scope", scope="root admin"`, "insufficient_scope", "insufficient scope", "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := newTestAuth(t, func(c *AuthConfig) { c.Realm = "test" }, tt.gmod)
+			a := newTestAuth(t, func(c *Config) { c.Realm = "test" }, tt.gmod)
 			next := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 			if tt.wrap != nil {
 				next = tt.wrap(next)
@@ -226,7 +233,7 @@ func TestErrorResponses(t *testing.T) {
 func TestAuthenticatorContextAndReqctx(t *testing.T) {
 	k := fixtureKeys(t)
 	a := newTestAuth(t, nil, nil)
-	tok := signJSON(t, RS256, k.rsa, hdrRS, claimsJSON())
+	tok := signJSON(t, jose.RS256, k.RSA, hdrRS, claimsJSON())
 	info := &reqctx.Info{RequestID: "r1"}
 	r := httptest.NewRequest("GET", "/", nil)
 	r = r.WithContext(reqctx.With(r.Context(), info))
@@ -247,9 +254,9 @@ func TestAuthenticatorAudit(t *testing.T) {
 	k := fixtureKeys(t)
 	var buf bytes.Buffer
 	log := auditlog.New(&buf, auditlog.Options{Now: func() time.Time { return t0 }, SuppressWindow: -1})
-	a := newTestAuth(t, func(c *AuthConfig) { c.Audit = log }, nil)
+	a := newTestAuth(t, func(c *Config) { c.Audit = log }, nil)
 	none := b64.EncodeToString([]byte(`{"alg":"none","typ":"at+jwt"}`)) + "." + b64.EncodeToString([]byte(claimsJSON())) + ".AAAA"
-	expired := signJSON(t, RS256, k.rsa, hdrRS, claimsJSON("exp", unix(-time.Hour)))
+	expired := signJSON(t, jose.RS256, k.RSA, hdrRS, claimsJSON("exp", unix(-time.Hour)))
 	for _, tok := range []string{none, expired, ""} {
 		r := httptest.NewRequest("GET", "/", nil)
 		if tok != "" {
@@ -282,27 +289,27 @@ func TestAuthenticatorAudit(t *testing.T) {
 	}
 }
 
-func TestNewAuthenticatorConfigErrors(t *testing.T) {
-	g := newTestGate(t, nil)
+func TestNewConfigRequestErrors(t *testing.T) {
 	tests := []struct {
 		name  string
-		cfg   AuthConfig
+		mod   func(*Config)
 		field string
 	}{
-		{"no gate", AuthConfig{}, "Gate"},
-		{"realm quote", AuthConfig{Gate: g, Realm: `a"b`}, "Realm"},
-		{"realm newline", AuthConfig{Gate: g, Realm: "a\nb"}, "Realm"},
-		{"cookie without CSRF", AuthConfig{Gate: g, Cookie: "at"}, "Cookie"},
-		{"bad cookie name", AuthConfig{Gate: g, Cookie: "a b", CSRFHeader: "X-Requested-With"}, "Cookie"},
-		{"origin with path", AuthConfig{Gate: g, Cookie: "at", CSRFOrigins: []string{"https://a.example/x"}}, "CSRFOrigins"},
-		{"origin null", AuthConfig{Gate: g, Cookie: "at", CSRFOrigins: []string{"null"}}, "CSRFOrigins"},
-		{"origin star", AuthConfig{Gate: g, Cookie: "at", CSRFOrigins: []string{"*"}}, "CSRFOrigins"},
-		{"csrf header Origin", AuthConfig{Gate: g, Cookie: "at", CSRFHeader: "origin"}, "CSRFHeader"},
-		{"query needs escaping", AuthConfig{Gate: g, QueryParam: "a&b"}, "QueryParam"},
+		{"realm quote", func(c *Config) { c.Realm = `a"b` }, "Config.Realm"},
+		{"realm newline", func(c *Config) { c.Realm = "a\nb" }, "Config.Realm"},
+		{"cookie without CSRF", func(c *Config) { c.Cookie = "at" }, "Config.Cookie"},
+		{"bad cookie name", func(c *Config) { c.Cookie, c.CSRFHeader = "a b", "X-Requested-With" }, "Config.Cookie"},
+		{"origin with path", func(c *Config) { c.Cookie, c.CSRFOrigins = "at", []string{"https://a.example/x"} }, "Config.CSRFOrigins"},
+		{"origin null", func(c *Config) { c.Cookie, c.CSRFOrigins = "at", []string{"null"} }, "Config.CSRFOrigins"},
+		{"origin star", func(c *Config) { c.Cookie, c.CSRFOrigins = "at", []string{"*"} }, "Config.CSRFOrigins"},
+		{"csrf header Origin", func(c *Config) { c.Cookie, c.CSRFHeader = "at", "origin" }, "Config.CSRFHeader"},
+		{"query needs escaping", func(c *Config) { c.QueryParam = "a&b" }, "Config.QueryParam"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := NewAuthenticator(tt.cfg)
+			cfg := testConfig(t)
+			tt.mod(&cfg)
+			_, err := New(cfg)
 			if err == nil || !strings.Contains(err.Error(), tt.field) {
 				t.Fatalf("err = %v, want one naming %s", err, tt.field)
 			}
@@ -312,7 +319,7 @@ func TestNewAuthenticatorConfigErrors(t *testing.T) {
 
 func TestAuthenticatorCustomErrorWriter(t *testing.T) {
 	var got *Error
-	a := newTestAuth(t, func(c *AuthConfig) {
+	a := newTestAuth(t, func(c *Config) {
 		c.ErrorWriter = func(w http.ResponseWriter, r *http.Request, e *Error) {
 			got = e
 			w.WriteHeader(418)

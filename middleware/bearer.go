@@ -3,6 +3,7 @@ package middleware
 import (
 	"net/http"
 	"net/url"
+	"strings"
 )
 
 // bearerFromHeader reads an Authorization header value (RFC 6750 §2.1):
@@ -103,7 +104,7 @@ const (
 // r carries no bearer credentials. A token from the Authorization header has
 // not had its b64token syntax checked yet (see bearerCandidate).
 func (a *Authenticator) extract(r *http.Request) (string, source, Reason) {
-	max := a.gate.maxSize
+	max := a.maxSize
 	var token string
 	src := fromNone
 	switch hv := r.Header["Authorization"]; len(hv) {
@@ -159,7 +160,40 @@ func (a *Authenticator) extract(r *http.Request) (string, source, Reason) {
 			token, src = v, fromCookie
 		}
 	}
+	// One method per request (RFC 6750 §2): a token found anywhere plus the
+	// standard access_token query parameter is refused, whether query
+	// tokens are read or not (a configured QueryParam was checked above).
+	if src != fromNone && r.URL != nil && r.URL.RawQuery != "" &&
+		!(src == fromQuery && a.queryParam == accessTokenParam) && queryHas(r.URL.RawQuery, accessTokenParam) {
+		return "", fromQuery, ReasonMultipleTokens
+	}
 	return token, src, ""
+}
+
+// accessTokenParam is the query parameter of RFC 6750 §2.3.
+const accessTokenParam = "access_token"
+
+// queryHas reports whether the raw query has a parameter named name (after
+// unescaping, as url.ParseQuery reads it). It allocates only for a name
+// with escapes.
+func queryHas(raw, name string) bool {
+	if !strings.Contains(raw, name) && strings.IndexByte(raw, '%') < 0 {
+		return false
+	}
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		key, _, _ := strings.Cut(pair, "=")
+		if key == name {
+			return true
+		}
+		if strings.ContainsAny(key, "%+") {
+			if k, err := url.QueryUnescape(key); err == nil && k == name {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // csrfOK is the CSRF defence of cookie tokens: safe methods pass; unsafe

@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"context"
+	"github.com/apiguard/apiguard/middleware/jose"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -35,11 +36,11 @@ func TestCacheBounded(t *testing.T) {
 // the request and the context value, nothing else.
 func TestCacheHitAllocs(t *testing.T) {
 	k := fixtureKeys(t)
-	a := newTestAuth(t, nil, func(c *GateConfig) {
+	a := newTestAuth(t, nil, func(c *Config) {
 		c.CacheSize = 0
 		c.Revocation = NewMemoryRevocationList(nil)
 	})
-	tok := signJSON(t, RS256, k.rsa, hdrRS, claimsJSON())
+	tok := signJSON(t, jose.RS256, k.RSA, hdrRS, claimsJSON())
 	ok := false
 	h := a.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, ok = ClaimsFromContext(r.Context()) }))
 	r := httptest.NewRequest("GET", "/", nil)
@@ -59,13 +60,13 @@ func TestCacheHitAllocs(t *testing.T) {
 func TestGateConcurrent(t *testing.T) {
 	k := fixtureKeys(t)
 	rev := NewMemoryRevocationList(nil)
-	g := newTestGate(t, func(c *GateConfig) {
+	g := newTestGate(t, func(c *Config) {
 		c.CacheSize = 64
 		c.Revocation = rev
 	})
 	toks := make([]string, 8)
 	for i := range toks {
-		toks[i] = signJSON(t, HS256, k.hmac, `{"alg":"HS256","kid":"hs1","typ":"at+jwt"}`, claimsJSON("jti", `"j`+strconv.Itoa(i)+`"`))
+		toks[i] = signJSON(t, jose.HS256, k.HMAC, `{"alg":"HS256","kid":"hs1","typ":"at+jwt"}`, claimsJSON("jti", `"j`+strconv.Itoa(i)+`"`))
 	}
 	var wg sync.WaitGroup
 	for w := 0; w < 4; w++ {
@@ -95,12 +96,12 @@ func TestAuthenticatorRevokedOnHit(t *testing.T) {
 	k := fixtureKeys(t)
 	rev := NewMemoryRevocationList(nil)
 	keys := &countingKeys{inner: testKeySource(t)}
-	a := newTestAuth(t, nil, func(c *GateConfig) {
+	a := newTestAuth(t, nil, func(c *Config) {
 		c.CacheSize = 0
 		c.Revocation = rev
 		c.Keys = keys
 	})
-	tok := signJSON(t, RS256, k.rsa, hdrRS, claimsJSON())
+	tok := signJSON(t, jose.RS256, k.RSA, hdrRS, claimsJSON())
 	req := func() *httptest.ResponseRecorder {
 		r := httptest.NewRequest("GET", "/", nil)
 		r.Header.Set("Authorization", "Bearer "+tok)

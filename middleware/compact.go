@@ -3,15 +3,14 @@ package middleware
 import (
 	"encoding/base64"
 	"strings"
-	"unsafe"
 )
 
 // compact is a JWS compact serialization split and decoded. header and
-// payload are the decoded JSON texts; they alias buf, which is never written
-// after decoding, so they are ordinary immutable strings.
+// payload are the decoded JSON texts (substrings of one string);
+// signingInput and sig share one buffer.
 type compact struct {
 	header, payload string
-	signingInput    string // "header.payload" as received
+	signingInput    []byte // "header.payload" as received
 	sig             []byte
 }
 
@@ -48,30 +47,28 @@ func parseCompact(token string, max int, enc *base64.Encoding) (compact, Reason)
 	if len(h)%4 == 1 || len(p)%4 == 1 || len(s)%4 == 1 {
 		return compact{}, classify(token)
 	}
+	// One buffer holds the token's bytes (the decoder's input and the
+	// signing input) and the decoded segments; one string holds the decoded
+	// header and payload.
 	hn, pn, sn := enc.DecodedLen(len(h)), enc.DecodedLen(len(p)), enc.DecodedLen(len(s))
-	buf := make([]byte, hn+pn+sn)
-	if n, err := enc.Decode(buf[:hn], view(h)); err != nil || n != hn {
+	buf := make([]byte, len(token)+hn+pn+sn)
+	in, out := buf[:copy(buf, token)], buf[len(token):]
+	if n, err := enc.Decode(out[:hn], in[:dot1]); err != nil || n != hn {
 		return compact{}, classify(token)
 	}
-	if n, err := enc.Decode(buf[hn:hn+pn], view(p)); err != nil || n != pn {
+	if n, err := enc.Decode(out[hn:hn+pn], in[dot1+1:dot2]); err != nil || n != pn {
 		return compact{}, classify(token)
 	}
-	if n, err := enc.Decode(buf[hn+pn:], view(s)); err != nil || n != sn {
+	if n, err := enc.Decode(out[hn+pn:], in[dot2+1:]); err != nil || n != sn {
 		return compact{}, classify(token)
 	}
+	text := string(out[:hn+pn])
 	return compact{
-		header:       unsafe.String(&buf[0], hn),
-		payload:      unsafe.String(&buf[hn], pn),
-		signingInput: token[:dot2],
-		sig:          buf[hn+pn:],
+		header:       text[:hn],
+		payload:      text[hn:],
+		signingInput: in[:dot2],
+		sig:          out[hn+pn:],
 	}, ""
-}
-
-// view returns the bytes of s without copying. The result must only be read:
-// it is passed to functions (base64 decoding, signature verification) that
-// never write their input.
-func view(s string) []byte {
-	return unsafe.Slice(unsafe.StringData(s), len(s))
 }
 
 // classify names why a token the fast path refused is not a canonical

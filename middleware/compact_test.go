@@ -37,7 +37,7 @@ func TestParseCompact(t *testing.T) {
 			if reason != tt.want {
 				t.Fatalf("reason %q, want %q", reason, tt.want)
 			}
-			if reason == "" && (c.header != "{}" || c.payload != "{}" || len(c.sig) != 3 || c.signingInput != "e30.e30") {
+			if reason == "" && (c.header != "{}" || c.payload != "{}" || len(c.sig) != 3 || string(c.signingInput) != "e30.e30") {
 				t.Fatalf("parts %+v", c)
 			}
 		})
@@ -51,8 +51,8 @@ func TestParseCompactAllocs(t *testing.T) {
 			t.Fatal(r)
 		}
 	})
-	if allocs > 1 {
-		t.Fatalf("%v allocations, want 1", allocs)
+	if allocs > 2 {
+		t.Fatalf("%v allocations, want 2", allocs)
 	}
 }
 
@@ -75,7 +75,7 @@ func FuzzCompact(f *testing.F) {
 		if base64.RawURLEncoding.EncodeToString([]byte(c.header)) != parts[0] ||
 			base64.RawURLEncoding.EncodeToString([]byte(c.payload)) != parts[1] ||
 			base64.RawURLEncoding.EncodeToString(c.sig) != parts[2] ||
-			c.signingInput != parts[0]+"."+parts[1] {
+			string(c.signingInput) != parts[0]+"."+parts[1] {
 			t.Fatalf("accepted non-canonical %q", s)
 		}
 	})

@@ -1,17 +1,37 @@
-// Package middleware is apiguard's authentication layer: Bearer extraction,
-// the strict JWT token gate, the claims in the request context, the role and
-// scope guards, RFC 6750 errors, and the token lifecycle (issuer, keys and
-// JWKS, revocation, refresh-token rotation).
+// Package middleware is apiguard's request path for authentication: Bearer
+// extraction, the strict JWT token gate, the claims in the request context,
+// the role and scope guards, RFC 6750 errors, and the revocation list the gate
+// consults. Keys and key sets live in middleware/jose, the token issuer and
+// refresh-token families in middleware/token.
+//
+// # Getting started
+//
+// One constructor from the keys you have, and one line on chi:
+//
+//	auth, err := middleware.New(middleware.Config{
+//		JWKSURL:  "https://idp.example/.well-known/jwks.json", // or JWKS, PEM, Keys
+//		Issuer:   "https://idp.example/",
+//		Audience: "orders-api",
+//		Failures: guard, // a *ratelimit.Guard: invalid tokens count towards lockout
+//	})
+//	if err != nil { ... }
+//	defer auth.Close()
+//	r.Use(auth.Handler)
+//
+// Authenticate(r) and Verify(ctx, token) run the same checks without writing
+// a response, for code that is not an http.Handler chain.
 //
 // # The token gate
 //
-// A Gate verifies an access token in a fixed order and stops at the first
-// failure with a Reason (for the audit log) and an *Error (for the client):
+// An Authenticator verifies an access token in a fixed order and stops at the
+// first failure with a Reason (for the audit log) and an *Error (for the
+// client):
 //
-//  1. Extraction (Authenticator): exactly one Authorization header, scheme
-//     Bearer in any case, one or more spaces, an RFC 6750 b64token; a query
-//     parameter or a cookie only when configured, a token in two places
-//     refused, cookies only with a CSRF defence on unsafe methods.
+//  1. Extraction: exactly one Authorization header, scheme Bearer in any
+//     case, one or more spaces, an RFC 6750 b64token; a query parameter or a
+//     cookie only when configured, a token in two places refused (a token
+//     next to an access_token query parameter always is), cookies only with a
+//     CSRF defence on unsafe methods.
 //  2. Shape: at most MaxTokenSize bytes (8 KiB by default) before anything
 //     else; compact serialization only (two dots, [A-Za-z0-9_-], no
 //     padding); canonical base64url in every segment. One linear scan.
@@ -19,9 +39,10 @@
 //     after it); alg present and in the allowlist, "none" never; jku, x5u,
 //     jwk, x5c refused as threats and never fetched or used; crit refused
 //     unless understood; typ at+jwt unless AllowAnyTyp; cty JWT refused.
-//  4. Key: KeySource.LookupKey by kid and alg; the key's alg must equal the
-//     header's. A kid naming a key of another algorithm is the algorithm
-//     confusion attack (ReasonAlgMismatch).
+//  4. Key: jose.KeySource.LookupKey by kid and alg; the key's alg must
+//     equal the header's. A kid naming a key of another algorithm is the
+//     algorithm confusion attack (ReasonAlgMismatch). A key source that
+//     cannot answer (a remote set never fetched) is a 503, not a 401.
 //  5. Signature.
 //  6. Claims: strict JSON; exp required and a number; nbf, iat numbers;
 //     leeway; MaxAge; iss exact; aud contains Audience; sub non-empty; jti
@@ -34,8 +55,8 @@
 // token, for at most min(CacheTTL, exp, iat+MaxAge); a hit re-checks the
 // clock and the revocation list and costs a few hundred nanoseconds.
 //
-// Claims returned by the gate are shared between requests (cache hits) and
-// must be treated as read-only.
+// Claims returned by the Authenticator are shared between requests (cache
+// hits) and must be treated as read-only.
 //
 // # Errors
 //

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/apiguard/apiguard/internal/strictjson"
 )
 
 // Reason is the stable code of one refusal, for the audit log and metrics.
@@ -19,7 +21,7 @@ const (
 	ReasonMultipleHeaders Reason = "multiple_headers" // more than one Authorization header (400)
 	ReasonMultipleTokens  Reason = "multiple_tokens"  // a token in two places (header, query, cookie) (400)
 	ReasonCSRF            Reason = "csrf"             // cookie token on an unsafe method without the CSRF proof (403)
-	ReasonTokenTooLarge   Reason = "token_too_large"  // larger than GateConfig.MaxTokenSize
+	ReasonTokenTooLarge   Reason = "token_too_large"  // larger than Config.MaxTokenSize
 
 	// Shape (compact.go).
 	ReasonMalformed Reason = "malformed"  // not three dot-separated base64url segments
@@ -31,10 +33,10 @@ const (
 	ReasonHeaderInvalid   Reason = "header_invalid"   // a registered header member of the wrong type
 	ReasonAlgMissing      Reason = "alg_missing"      // no "alg"
 	ReasonAlgNone         Reason = "alg_none"         // "alg": "none" in any case
-	ReasonAlgNotAllowed   Reason = "alg_not_allowed"  // alg not in GateConfig.Algorithms
+	ReasonAlgNotAllowed   Reason = "alg_not_allowed"  // alg not in Config.Algorithms
 	ReasonAlgMismatch     Reason = "alg_mismatch"     // the kid names a key of another algorithm (algorithm confusion)
 	ReasonEmbeddedKey     Reason = "embedded_key"     // jwk, jku, x5u or x5c present
-	ReasonCritUnsupported Reason = "crit_unsupported" // crit names an extension not in GateConfig.Critical
+	ReasonCritUnsupported Reason = "crit_unsupported" // crit names an extension not in Config.Critical
 	ReasonTypInvalid      Reason = "typ_invalid"      // typ is not at+jwt (RFC 9068) while the profile is required
 	ReasonNestedToken     Reason = "nested_token"     // cty: JWT
 
@@ -52,11 +54,11 @@ const (
 	ReasonIATFuture    Reason = "iat_future"    // iat > now + leeway
 	ReasonIATMissing   Reason = "iat_missing"   // no iat while MaxAge is set
 	ReasonTooOld       Reason = "too_old"       // now - iat > MaxAge
-	ReasonIssMismatch  Reason = "iss_mismatch"  // iss is not GateConfig.Issuer
-	ReasonAudMismatch  Reason = "aud_mismatch"  // aud does not contain GateConfig.Audience
+	ReasonIssMismatch  Reason = "iss_mismatch"  // iss is not Config.Issuer
+	ReasonAudMismatch  Reason = "aud_mismatch"  // aud does not contain Config.Audience
 	ReasonSubMissing   Reason = "sub_missing"   // no sub, or an empty one
 	ReasonJTIMissing   Reason = "jti_missing"   // no jti while a revocation list is configured
-	ReasonValidator    Reason = "validator"     // a GateConfig.Validators function refused the claims
+	ReasonValidator    Reason = "validator"     // a Config.Validators function refused the claims
 
 	// Revocation.
 	ReasonRevoked               Reason = "revoked"                // jti revoked, or the subject revoked after iat
@@ -217,9 +219,9 @@ func WriteError(w http.ResponseWriter, _ *http.Request, e *Error) {
 	}
 	body := make([]byte, 0, 64+len(code)+len(e.Description))
 	body = append(body, `{"error":`...)
-	body = appendJSONString(body, code)
+	body = strictjson.AppendString(body, code)
 	body = append(body, `,"error_description":`...)
-	body = appendJSONString(body, e.Description)
+	body = strictjson.AppendString(body, e.Description)
 	body = append(body, "}\n"...)
 	status := e.Status
 	if status == 0 {

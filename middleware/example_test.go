@@ -2,9 +2,10 @@ package middleware_test
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
+	"crypto/ed25519"
+	"crypto/x509"
 	"encoding/base64"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/http"
@@ -12,87 +13,86 @@ import (
 	"time"
 
 	"github.com/apiguard/apiguard/middleware"
+	"github.com/go-chi/chi/v5"
 )
 
-// exampleToken signs an HS256 access token for the examples. Real
-// deployments verify asymmetric tokens (RS256, ES256, EdDSA) from an issuer.
-func exampleToken(secret []byte, claims string) string {
+// exampleKey is the identity provider's signing key in the examples (a
+// fixed seed, so that the output is stable; use a real key).
+var exampleKey = ed25519.NewKeyFromSeed([]byte("an example seed, not a real key!"))
+
+// examplePEM is what a resource server is given: the provider's public key.
+func examplePEM() []byte {
+	der, err := x509.MarshalPKIXPublicKey(exampleKey.Public())
+	if err != nil {
+		panic(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+}
+
+// exampleToken signs an EdDSA access token, as the provider would.
+func exampleToken(claims string) string {
 	enc := base64.RawURLEncoding
-	input := enc.EncodeToString([]byte(`{"alg":"HS256","kid":"k1","typ":"at+jwt"}`)) + "." + enc.EncodeToString([]byte(claims))
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(input))
-	return input + "." + enc.EncodeToString(m.Sum(nil))
+	input := enc.EncodeToString([]byte(`{"alg":"EdDSA","typ":"at+jwt"}`)) + "." + enc.EncodeToString([]byte(claims))
+	return input + "." + enc.EncodeToString(ed25519.Sign(exampleKey, []byte(input)))
 }
 
-func exampleAuthenticator(secret []byte, now time.Time) *middleware.Authenticator {
-	key, err := middleware.NewKey("k1", middleware.HS256, secret)
-	if err != nil {
-		panic(err)
-	}
-	keys, err := middleware.NewStaticKeys(key)
-	if err != nil {
-		panic(err)
-	}
-	gate, err := middleware.NewGate(middleware.GateConfig{
-		Keys:       keys,
-		Algorithms: []string{middleware.HS256},
-		Issuer:     "https://issuer.example",
-		Audience:   "orders-api",
-		Now:        func() time.Time { return now },
+// exampleAuthenticator accepts the provider's tokens: one key, given as
+// PEM, so Algorithms defaults to that key's EdDSA.
+func exampleAuthenticator(now time.Time) *middleware.Authenticator {
+	return middleware.MustNew(middleware.Config{
+		PEM:      examplePEM(),
+		Issuer:   "https://issuer.example",
+		Audience: "orders-api",
+		Realm:    "orders",
+		Now:      func() time.Time { return now },
 	})
-	if err != nil {
-		panic(err)
-	}
-	auth, err := middleware.NewAuthenticator(middleware.AuthConfig{Gate: gate, Realm: "orders"})
-	if err != nil {
-		panic(err)
-	}
-	return auth
 }
 
-func ExampleNewAuthenticator() {
-	secret := []byte("an-example-secret-of-32-bytes-at-least!")
-	now := time.Unix(1_800_000_000, 0)
-	auth := exampleAuthenticator(secret, now)
+// One constructor from the keys you have, and one line on chi.
+func ExampleNew() {
+	auth := middleware.MustNew(middleware.Config{
+		PEM:      examplePEM(), // or JWKS: a JWK Set, or JWKSURL: its URL, or Keys
+		Issuer:   "https://issuer.example",
+		Audience: "orders-api",
+		Realm:    "orders",
+		Now:      func() time.Time { return time.Unix(1_800_000_000, 0) },
+	})
+	defer auth.Close()
 
-	me := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	r := chi.NewRouter()
+	r.Use(auth.Handler)
+	r.Get("/me", func(w http.ResponseWriter, r *http.Request) {
 		c, _ := middleware.ClaimsFromContext(r.Context())
 		fmt.Fprintf(w, "hello %s", c.Subject)
 	})
-	h := auth.Handler(me)
 
-	token := exampleToken(secret, `{"iss":"https://issuer.example","sub":"alice","aud":"orders-api","exp":1800000600,"iat":1800000000}`)
-	r := httptest.NewRequest("GET", "/me", nil)
-	r.Header.Set("Authorization", "Bearer "+token)
+	for _, token := range []string{
+		exampleToken(`{"iss":"https://issuer.example","sub":"alice","aud":"orders-api","exp":1800000600,"iat":1800000000}`),
+		exampleToken(`{"iss":"https://issuer.example","sub":"alice","aud":"orders-api","exp":1700000000}`),
+	} {
+		req := httptest.NewRequest("GET", "/me", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		rec := httptest.NewRecorder()
+		r.ServeHTTP(rec, req)
+		fmt.Println(rec.Code, rec.Header().Get("WWW-Authenticate"), rec.Body.String())
+	}
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, r)
-	fmt.Println(rec.Code, rec.Body.String())
-
-	expired := exampleToken(secret, `{"iss":"https://issuer.example","sub":"alice","aud":"orders-api","exp":1700000000}`)
-	r.Header.Set("Authorization", "Bearer "+expired)
-	rec = httptest.NewRecorder()
-	h.ServeHTTP(rec, r)
-	fmt.Println(rec.Code, rec.Header().Get("WWW-Authenticate"))
-	fmt.Print(rec.Body.String())
-
-	rec = httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest("GET", "/me", nil))
+	r.ServeHTTP(rec, httptest.NewRequest("GET", "/me", nil))
 	fmt.Println(rec.Code, rec.Header().Get("WWW-Authenticate"))
 	// Output:
-	// 200 hello alice
-	// 401 Bearer realm="orders", error="invalid_token", error_description="token expired"
-	// {"error":"invalid_token","error_description":"token expired"}
+	// 200  hello alice
+	// 401 Bearer realm="orders", error="invalid_token", error_description="token expired" {"error":"invalid_token","error_description":"token expired"}
+	//
 	// 401 Bearer realm="orders"
 }
 
 func ExampleRequireRoles() {
-	secret := []byte("an-example-secret-of-32-bytes-at-least!")
-	auth := exampleAuthenticator(secret, time.Unix(1_800_000_000, 0))
+	auth := exampleAuthenticator(time.Unix(1_800_000_000, 0))
 	admin := middleware.Chain(auth.Handler, middleware.RequireRoles("admin"))(
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "welcome, admin") }))
 
 	for _, roles := range []string{`["user","admin"]`, `["user"]`} {
-		token := exampleToken(secret, `{"iss":"https://issuer.example","sub":"bob","aud":"orders-api","exp":1800000600,"roles":`+roles+`}`)
+		token := exampleToken(`{"iss":"https://issuer.example","sub":"bob","aud":"orders-api","exp":1800000600,"roles":` + roles + `}`)
 		r := httptest.NewRequest("GET", "/admin", nil)
 		r.Header.Set("Authorization", "Bearer "+token)
 		rec := httptest.NewRecorder()
@@ -104,27 +104,17 @@ func ExampleRequireRoles() {
 	// 403 Bearer realm="api", error="insufficient_scope", error_description="insufficient scope", scope="admin" {"error":"insufficient_scope","error_description":"insufficient scope"}
 }
 
-func ExampleGate_Verify() {
-	secret := []byte("an-example-secret-of-32-bytes-at-least!")
-	key, _ := middleware.NewKey("k1", middleware.HS256, secret)
-	keys, _ := middleware.NewStaticKeys(key)
-	gate, err := middleware.NewGate(middleware.GateConfig{
-		Keys: keys, Algorithms: []string{middleware.HS256},
-		Issuer: "https://issuer.example", Audience: "orders-api",
-		Now: func() time.Time { return time.Unix(1_800_000_000, 0) },
-	})
-	if err != nil {
-		panic(err)
-	}
-	token := exampleToken(secret, `{"iss":"https://issuer.example","sub":"carol","aud":["orders-api"],"exp":1800000600,"scope":"orders:read orders:write","tenant":"acme"}`)
-	c, err := gate.Verify(context.Background(), token)
+func ExampleAuthenticator_Verify() {
+	auth := exampleAuthenticator(time.Unix(1_800_000_000, 0))
+	token := exampleToken(`{"iss":"https://issuer.example","sub":"carol","aud":["orders-api"],"exp":1800000600,"scope":"orders:read orders:write","tenant":"acme"}`)
+	c, err := auth.Verify(context.Background(), token)
 	if err != nil {
 		panic(err)
 	}
 	tenant, _ := c.Get("tenant")
 	fmt.Println(c.Subject, c.Scopes, c.HasScope("orders:write"), string(tenant))
 
-	_, err = gate.Verify(context.Background(), "not.a.token")
+	_, err = auth.Verify(context.Background(), "not.a.token")
 	var e *middleware.Error
 	if errors.As(err, &e) {
 		fmt.Println(e.Status, e.Reason, e.Description)

@@ -38,6 +38,7 @@ import (
 	"testing"
 
 	"github.com/apiguard/apiguard/middleware"
+	"github.com/apiguard/apiguard/middleware/jose"
 	jwtmiddleware "github.com/auth0/go-jwt-middleware/v2"
 	"github.com/auth0/go-jwt-middleware/v2/validator"
 	"github.com/go-chi/jwtauth/v5"
@@ -74,22 +75,18 @@ func jwtPeers() []jwtPeer {
 // the default cache (hits after the first request).
 func apiguardChain(cacheSize int) func(testing.TB, *jwtFixture, http.Handler) http.Handler {
 	return func(tb testing.TB, f *jwtFixture, next http.Handler) http.Handler {
-		k, err := middleware.NewKey(f.kid, f.alg, f.pub)
+		k, err := jose.NewKey(f.kid, f.alg, f.pub)
 		if err != nil {
 			tb.Fatal(err)
 		}
-		keys, err := middleware.NewStaticKeys(k)
+		keys, err := jose.NewStaticKeys(k)
 		if err != nil {
 			tb.Fatal(err)
 		}
-		g, err := middleware.NewGate(middleware.GateConfig{
+		a, err := middleware.New(middleware.Config{
 			Keys: keys, Algorithms: []string{f.alg}, Issuer: jwtIssuer, Audience: jwtAudience,
 			Leeway: jwtLeeway, Revocation: middleware.NewMemoryRevocationList(nil), CacheSize: cacheSize,
 		})
-		if err != nil {
-			tb.Fatal(err)
-		}
-		a, err := middleware.NewAuthenticator(middleware.AuthConfig{Gate: g})
 		if err != nil {
 			tb.Fatal(err)
 		}

@@ -1,5 +1,6 @@
 // Package strictjson decodes the two small JSON objects of a JWS, the JOSE
-// header and the JWT claims set, strictly and in one pass.
+// header and the JWT claims set, strictly and in one pass; AppendString
+// writes the JSON strings of the tokens and error bodies apiguard builds.
 //
 // Strict means: the input is UTF-8 (invalid UTF-8 anywhere, and \u escapes
 // that leave a surrogate unpaired, are refused); it is exactly one JSON

@@ -1,8 +1,8 @@
-// Package redisstore holds the Redis-backed stores of the middleware package's
+// Package redisstore holds the Redis-backed stores of apiguard's
 // token lifecycle, for running apiguard on several instances that share their
-// decisions (the "distributed mode" of the design):
+// decisions (the distributed mode):
 //
-//   - RefreshStore, a middleware.RefreshStore whose spend is one Lua script,
+//   - RefreshStore, a token.RefreshStore whose spend is one Lua script,
 //     so two racing uses of one refresh token can never both succeed;
 //   - RevocationList, a middleware.RevocationList that writes revocations to
 //     Redis and announces them on a Pub/Sub channel, while every instance
@@ -16,7 +16,7 @@
 // the revoked token's expiry), so Redis never holds more than the live state.
 //
 // Redis going away never panics and never turns into a silent success: a
-// refresh fails with middleware.ErrStoreUnavailable (the caller answers 503),
+// refresh fails with token.ErrStoreUnavailable (the caller answers 503),
 // and the revocation list follows its FailOpen setting and says so in the
 // audit log.
 package redisstore

@@ -2,11 +2,13 @@ package redisstore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/apiguard/apiguard/middleware"
 	"github.com/apiguard/apiguard/middleware/redisstore"
+	"github.com/apiguard/apiguard/middleware/token"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -35,4 +37,25 @@ func ExampleNewRevocationList() {
 	}
 	revoked, err := list.IsRevoked("https://issuer.example", "jti-123", "alice", time.Now())
 	fmt.Println("revoked:", revoked && err == nil)
+}
+
+// Refresh-token families shared through Redis. A Redis that cannot be
+// reached never turns into a success nor into invalid_grant: the error
+// matches token.ErrStoreUnavailable, which the token endpoint answers with
+// 503.
+func ExampleNewRefreshStore() {
+	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1}) // a Redis that is down
+	defer client.Close()
+	store, err := redisstore.NewRefreshStore(client, redisstore.RefreshStoreOptions{})
+	if err != nil {
+		panic(err)
+	}
+	rt, err := token.NewRefreshTokens(token.RefreshConfig{Store: store})
+	if err != nil {
+		panic(err)
+	}
+	_, _, err = rt.Start(context.Background(), "alice", []string{"user"})
+	fmt.Println("unavailable:", errors.Is(err, token.ErrStoreUnavailable), "invalid_grant:", errors.Is(err, token.ErrInvalidGrant))
+	// Output:
+	// unavailable: true invalid_grant: false
 }

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/apiguard/apiguard/middleware"
+	"github.com/apiguard/apiguard/middleware/token"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -24,7 +24,7 @@ type RefreshStoreOptions struct {
 	Prefix string
 }
 
-// RefreshStore is a middleware.RefreshStore in Redis. It is safe for
+// RefreshStore is a token.RefreshStore in Redis. It is safe for
 // concurrent use, by any number of instances sharing the Redis.
 //
 // # Key layout, and why
@@ -58,11 +58,11 @@ type RefreshStore struct {
 	prefix string
 }
 
-var _ middleware.RefreshStore = (*RefreshStore)(nil)
+var _ token.RefreshStore = (*RefreshStore)(nil)
 
 // NewRefreshStore returns a RefreshStore using client.
 func NewRefreshStore(client redis.UniversalClient, opts RefreshStoreOptions) (*RefreshStore, error) {
-	if client == nil {
+	if nilClient(client) {
 		return nil, errors.New("redisstore: NewRefreshStore: client is nil")
 	}
 	if opts.Prefix == "" {
@@ -116,8 +116,8 @@ if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'rev', '1
 return 1
 `)
 
-// Create implements middleware.RefreshStore.
-func (s *RefreshStore) Create(ctx context.Context, fam middleware.Family, tokenHash [32]byte) error {
+// Create implements token.RefreshStore.
+func (s *RefreshStore) Create(ctx context.Context, fam token.Family, tokenHash [32]byte) error {
 	roles, err := json.Marshal(fam.Roles)
 	if err != nil {
 		return fmt.Errorf("redisstore: encoding roles: %w", err)
@@ -154,54 +154,54 @@ func (s *RefreshStore) familyOf(ctx context.Context, h [32]byte) (string, time.D
 		return nil
 	})
 	if errors.Is(err, redis.Nil) || (err == nil && get.Err() == redis.Nil) {
-		return "", 0, middleware.ErrInvalidGrant
+		return "", 0, token.ErrInvalidGrant
 	}
 	if err != nil {
 		return "", 0, fmt.Errorf("redisstore: looking up refresh token: %w", err)
 	}
 	d := ttl.Val()
 	if d <= 0 { // expiring right now, or no TTL (never written so)
-		return "", 0, middleware.ErrInvalidGrant
+		return "", 0, token.ErrInvalidGrant
 	}
 	return get.Val(), d, nil
 }
 
-// Lookup implements middleware.RefreshStore.
-func (s *RefreshStore) Lookup(ctx context.Context, tokenHash [32]byte, now time.Time) (middleware.Family, error) {
+// Lookup implements token.RefreshStore.
+func (s *RefreshStore) Lookup(ctx context.Context, tokenHash [32]byte, now time.Time) (token.Family, error) {
 	id, _, err := s.familyOf(ctx, tokenHash)
 	if err != nil {
-		return middleware.Family{}, err
+		return token.Family{}, err
 	}
 	f, err := s.c.HMGet(ctx, s.familyKey(id), "id", "sub", "roles", "created", "exp", "rev").Result()
 	if err != nil {
-		return middleware.Family{}, fmt.Errorf("redisstore: reading refresh family: %w", err)
+		return token.Family{}, fmt.Errorf("redisstore: reading refresh family: %w", err)
 	}
 	if f[0] == nil || f[4] == nil || f[5] == "1" {
-		return middleware.Family{}, middleware.ErrInvalidGrant
+		return token.Family{}, token.ErrInvalidGrant
 	}
 	fam, err := decodeFamily(f[0], f[1], f[2], f[3], f[4])
 	if err != nil {
-		return middleware.Family{}, err
+		return token.Family{}, err
 	}
 	if !now.Before(fam.ExpiresAt) {
-		return middleware.Family{}, middleware.ErrInvalidGrant
+		return token.Family{}, token.ErrInvalidGrant
 	}
 	return fam, nil
 }
 
-// Spend implements middleware.RefreshStore.
-func (s *RefreshStore) Spend(ctx context.Context, tokenHash, newHash [32]byte, now time.Time) (middleware.Family, error) {
+// Spend implements token.RefreshStore.
+func (s *RefreshStore) Spend(ctx context.Context, tokenHash, newHash [32]byte, now time.Time) (token.Family, error) {
 	id, ttl, err := s.familyOf(ctx, tokenHash)
 	if err != nil {
-		return middleware.Family{}, err
+		return token.Family{}, err
 	}
 	newKey := s.indexKey(newHash)
 	ok, err := s.c.SetArgs(ctx, newKey, id, redis.SetArgs{Mode: "NX", TTL: ttl}).Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
-		return middleware.Family{}, fmt.Errorf("redisstore: indexing refresh token: %w", err)
+		return token.Family{}, fmt.Errorf("redisstore: indexing refresh token: %w", err)
 	}
 	if ok != "OK" {
-		return middleware.Family{}, errors.New("redisstore: refresh token hash already in use")
+		return token.Family{}, errors.New("redisstore: refresh token hash already in use")
 	}
 	reply, err := spendScript.Run(ctx, s.c, []string{s.familyKey(id)},
 		hex.EncodeToString(tokenHash[:]), hex.EncodeToString(newHash[:]), now.UnixMilli()).Slice()
@@ -211,30 +211,30 @@ func (s *RefreshStore) Spend(ctx context.Context, tokenHash, newHash [32]byte, n
 		_ = s.c.Del(context.WithoutCancel(ctx), newKey).Err()
 	}
 	if err != nil {
-		return middleware.Family{}, fmt.Errorf("redisstore: spending refresh token: %w", err)
+		return token.Family{}, fmt.Errorf("redisstore: spending refresh token: %w", err)
 	}
 	status, _ := reply[0].(string)
 	switch status {
 	case "ok", "reuse":
 		if len(reply) != 6 {
-			return middleware.Family{}, fmt.Errorf("redisstore: spend script replied %d values", len(reply))
+			return token.Family{}, fmt.Errorf("redisstore: spend script replied %d values", len(reply))
 		}
 		fam, err := decodeFamily(reply[1], reply[2], reply[3], reply[4], reply[5])
 		if err != nil {
-			return middleware.Family{}, err
+			return token.Family{}, err
 		}
 		if status == "reuse" {
-			return fam, middleware.ErrRefreshReuse
+			return fam, token.ErrRefreshReuse
 		}
 		return fam, nil
 	case "invalid":
-		return middleware.Family{}, middleware.ErrInvalidGrant
+		return token.Family{}, token.ErrInvalidGrant
 	default:
-		return middleware.Family{}, fmt.Errorf("redisstore: spend script replied %q", status)
+		return token.Family{}, fmt.Errorf("redisstore: spend script replied %q", status)
 	}
 }
 
-// RevokeFamily implements middleware.RefreshStore.
+// RevokeFamily implements token.RefreshStore.
 func (s *RefreshStore) RevokeFamily(ctx context.Context, familyID string) error {
 	if err := revokeScript.Run(ctx, s.c, []string{s.familyKey(familyID)}).Err(); err != nil {
 		return fmt.Errorf("redisstore: revoking refresh family: %w", err)
@@ -242,19 +242,19 @@ func (s *RefreshStore) RevokeFamily(ctx context.Context, familyID string) error 
 	return nil
 }
 
-func decodeFamily(id, sub, roles, created, exp any) (middleware.Family, error) {
+func decodeFamily(id, sub, roles, created, exp any) (token.Family, error) {
 	str := func(v any) string { s, _ := v.(string); return s }
-	var fam middleware.Family
+	var fam token.Family
 	fam.ID, fam.Subject = str(id), str(sub)
 	if r := str(roles); r != "" && r != "null" {
 		if err := json.Unmarshal([]byte(r), &fam.Roles); err != nil {
-			return middleware.Family{}, fmt.Errorf("redisstore: decoding roles: %w", err)
+			return token.Family{}, fmt.Errorf("redisstore: decoding roles: %w", err)
 		}
 	}
 	c, err1 := strconv.ParseInt(str(created), 10, 64)
 	e, err2 := strconv.ParseInt(str(exp), 10, 64)
 	if err1 != nil || err2 != nil || fam.ID == "" {
-		return middleware.Family{}, errors.New("redisstore: malformed refresh family")
+		return token.Family{}, errors.New("redisstore: malformed refresh family")
 	}
 	fam.CreatedAt, fam.ExpiresAt = time.UnixMilli(c), time.UnixMilli(e)
 	return fam, nil

@@ -10,18 +10,18 @@ import (
 	"time"
 
 	"github.com/apiguard/apiguard/internal/redistest"
-	"github.com/apiguard/apiguard/middleware"
 	"github.com/apiguard/apiguard/middleware/redisstore"
+	"github.com/apiguard/apiguard/middleware/token"
 	"github.com/redis/go-redis/v9"
 )
 
-func newRefresh(t testing.TB, c redis.UniversalClient, prefix string) *middleware.RefreshTokens {
+func newRefresh(t testing.TB, c redis.UniversalClient, prefix string) *token.RefreshTokens {
 	t.Helper()
 	st, err := redisstore.NewRefreshStore(c, redisstore.RefreshStoreOptions{Prefix: prefix})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt, err := middleware.NewRefreshTokens(middleware.RefreshConfig{Store: st})
+	rt, err := token.NewRefreshTokens(token.RefreshConfig{Store: st})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,8 +67,8 @@ func TestRefreshStoreKeys(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ttl <= 0 || ttl > middleware.DefaultFamilyTTL {
-			t.Errorf("key %q has TTL %v, want (0, %v]", k, ttl, middleware.DefaultFamilyTTL)
+		if ttl <= 0 || ttl > token.DefaultFamilyTTL {
+			t.Errorf("key %q has TTL %v, want (0, %v]", k, ttl, token.DefaultFamilyTTL)
 		}
 		if v, _ := c.Get(ctx, k).Result(); strings.Contains(v, tok) {
 			t.Errorf("key %q stores the token", k)
@@ -103,7 +103,7 @@ func TestRefreshReplaysDoNotGrowRedis(t *testing.T) {
 	}
 	n := len(allKeys(t, c))
 	for range 100 {
-		if _, _, err := rt.Rotate(ctx, tok); !errors.Is(err, middleware.ErrInvalidGrant) {
+		if _, _, err := rt.Rotate(ctx, tok); !errors.Is(err, token.ErrInvalidGrant) {
 			t.Fatal(err)
 		}
 	}
@@ -117,7 +117,7 @@ func TestRefreshReplaysDoNotGrowRedis(t *testing.T) {
 func TestRefreshRaceAcrossInstances(t *testing.T) {
 	s := redistest.Start(t)
 	ctx := context.Background()
-	rts := []*middleware.RefreshTokens{
+	rts := []*token.RefreshTokens{
 		newRefresh(t, newClient(t, s.Addr), ""),
 		newRefresh(t, newClient(t, s.Addr), ""),
 	}
@@ -137,7 +137,7 @@ func TestRefreshRaceAcrossInstances(t *testing.T) {
 				_, _, err := rts[i%2].Rotate(ctx, tok)
 				if err == nil {
 					wins.Add(1)
-				} else if errors.Is(err, middleware.ErrInvalidGrant) {
+				} else if errors.Is(err, token.ErrInvalidGrant) {
 					refused.Add(1)
 				} else {
 					t.Error(err)
@@ -180,7 +180,7 @@ func TestRefreshPrefixIsolation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := b.Rotate(ctx, tok); !errors.Is(err, middleware.ErrInvalidGrant) {
+	if _, _, err := b.Rotate(ctx, tok); !errors.Is(err, token.ErrInvalidGrant) {
 		t.Fatalf("token of prefix a accepted under prefix b: %v", err)
 	}
 }
@@ -195,6 +195,7 @@ func TestNewRefreshStoreErrors(t *testing.T) {
 		want   string
 	}{
 		{"nil client", nil, "", "client"},
+		{"nil *redis.Client", (*redis.Client)(nil), "", "client"},
 		{"brace in prefix", c, "app{1}:", "Prefix"},
 	}
 	for _, tc := range tests {
@@ -209,9 +210,9 @@ func TestNewRefreshStoreErrors(t *testing.T) {
 
 func BenchmarkRefreshRotate(b *testing.B) {
 	ctx := context.Background()
-	stores := map[string]func(b *testing.B) middleware.RefreshStore{
-		"memory": func(*testing.B) middleware.RefreshStore { return middleware.NewMemoryRefreshStore(nil) },
-		"redis": func(b *testing.B) middleware.RefreshStore {
+	stores := map[string]func(b *testing.B) token.RefreshStore{
+		"memory": func(*testing.B) token.RefreshStore { return token.NewMemoryRefreshStore(nil) },
+		"redis": func(b *testing.B) token.RefreshStore {
 			s := redistest.Start(b)
 			st, err := redisstore.NewRefreshStore(newClient(b, s.Addr), redisstore.RefreshStoreOptions{})
 			if err != nil {
@@ -222,7 +223,7 @@ func BenchmarkRefreshRotate(b *testing.B) {
 	}
 	for _, name := range []string{"memory", "redis"} {
 		b.Run(name, func(b *testing.B) {
-			rt, err := middleware.NewRefreshTokens(middleware.RefreshConfig{Store: stores[name](b), FamilyTTL: time.Hour})
+			rt, err := token.NewRefreshTokens(token.RefreshConfig{Store: stores[name](b), FamilyTTL: time.Hour})
 			if err != nil {
 				b.Fatal(err)
 			}

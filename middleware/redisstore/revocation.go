@@ -78,7 +78,7 @@ type RevocationOptions struct {
 //
 // A RevocationList is safe for concurrent use. Close stops its goroutine.
 type RevocationList struct {
-	c        *redis.Client
+	c        redis.UniversalClient
 	prefix   string
 	channel  string
 	failOpen bool
@@ -102,9 +102,14 @@ var _ middleware.RevocationList = (*RevocationList)(nil)
 // the goroutine that keeps it in sync. It fails when Redis cannot be reached
 // within ctx: an instance that starts without its revocations would have to
 // fail every request anyway.
-func NewRevocationList(ctx context.Context, client *redis.Client, opts RevocationOptions) (*RevocationList, error) {
-	if client == nil {
+func NewRevocationList(ctx context.Context, client redis.UniversalClient, opts RevocationOptions) (*RevocationList, error) {
+	if nilClient(client) {
 		return nil, errors.New("redisstore: NewRevocationList: client is nil")
+	}
+	if _, ring := client.(*redis.Ring); ring {
+		// A revocation is published by the shard that stores it, and a Ring's
+		// shards do not share Pub/Sub: the other instances would not hear it.
+		return nil, errors.New("redisstore: NewRevocationList: a *redis.Ring is not supported (its shards do not share Pub/Sub); use a Client, a FailoverClient or a ClusterClient")
 	}
 	if opts.Prefix == "" {
 		opts.Prefix = DefaultPrefix
@@ -293,27 +298,54 @@ func applyEntry(r *middleware.MemoryRevocationList, e entry) {
 	_ = r.RevokeSubject(context.Background(), e.iss, e.id, time.UnixMicro(e.before), keep)
 }
 
-// reload builds a new replica from a SCAN of the prefix and swaps it in.
+// reload builds a new replica from a SCAN of the prefix and swaps it in. A
+// Redis Cluster is scanned master by master, since a SCAN covers only the
+// node it is sent to.
 func (l *RevocationList) reload(ctx context.Context) error {
 	fresh := middleware.NewMemoryRevocationList(l.now)
 	now := l.now().UnixMilli()
-	iter := l.c.Scan(ctx, 0, escapeGlob(l.prefix)+"rv:*", 512).Iterator()
+	var err error
+	switch c := l.c.(type) {
+	case *redis.ClusterClient:
+		err = c.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+			return l.load(ctx, node, fresh, now)
+		})
+	default:
+		err = l.load(ctx, l.c, fresh, now)
+	}
+	if err != nil {
+		return fmt.Errorf("redisstore: loading revocations: %w", err)
+	}
+	l.replica.Store(fresh)
+	return nil
+}
+
+// load adds to replica every live entry that a SCAN of node finds. The
+// values are read through l.c with pipelined GETs rather than one MGET, which
+// a cluster refuses for keys of different slots.
+func (l *RevocationList) load(ctx context.Context, node redis.UniversalClient, replica *middleware.MemoryRevocationList, now int64) error {
+	iter := node.Scan(ctx, 0, escapeGlob(l.prefix)+"rv:*", 512).Iterator()
 	batch := make([]string, 0, 512)
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
 		}
-		vals, err := l.c.MGet(ctx, batch...).Result()
-		if err != nil {
+		cmds, err := l.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, k := range batch {
+				p.Get(ctx, k)
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, redis.Nil) {
 			return err
 		}
-		for _, v := range vals {
-			s, ok := v.(string)
-			if !ok {
+		for _, cmd := range cmds {
+			v, err := cmd.(*redis.StringCmd).Result()
+			if err != nil {
 				continue // expired since the SCAN
 			}
-			if e, ok := decodeEntry(s); ok && e.keepUntilM > now {
-				applyEntry(fresh, e)
+			if e, ok := decodeEntry(v); ok && e.keepUntilM > now {
+				applyEntry(replica, e)
 			}
 		}
 		batch = batch[:0]
@@ -323,18 +355,14 @@ func (l *RevocationList) reload(ctx context.Context) error {
 		batch = append(batch, iter.Val())
 		if len(batch) == cap(batch) {
 			if err := flush(); err != nil {
-				return fmt.Errorf("redisstore: loading revocations: %w", err)
+				return err
 			}
 		}
 	}
 	if err := iter.Err(); err != nil {
-		return fmt.Errorf("redisstore: loading revocations: %w", err)
+		return err
 	}
-	if err := flush(); err != nil {
-		return fmt.Errorf("redisstore: loading revocations: %w", err)
-	}
-	l.replica.Store(fresh)
-	return nil
+	return flush()
 }
 
 func escapeGlob(s string) string {

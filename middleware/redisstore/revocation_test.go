@@ -57,7 +57,7 @@ func (s *syncBuffer) events(detail string) int {
 	return n
 }
 
-func newList(t testing.TB, c *redis.Client, opts redisstore.RevocationOptions) *redisstore.RevocationList {
+func newList(t testing.TB, c redis.UniversalClient, opts redisstore.RevocationOptions) *redisstore.RevocationList {
 	t.Helper()
 	l, err := redisstore.NewRevocationList(redistest.Context(t, 5*time.Second), c, opts)
 	if err != nil {
@@ -403,14 +403,20 @@ func TestNewRevocationListErrors(t *testing.T) {
 	s := redistest.Start(t)
 	tests := []struct {
 		name   string
-		client func() *redis.Client
+		client func() redis.UniversalClient
 		opts   redisstore.RevocationOptions
 		want   string
 	}{
-		{"nil client", func() *redis.Client { return nil }, redisstore.RevocationOptions{}, "client"},
-		{"negative interval", func() *redis.Client { return newClient(t, s.Addr) },
+		{"nil client", func() redis.UniversalClient { return nil }, redisstore.RevocationOptions{}, "client"},
+		{"nil *redis.Client", func() redis.UniversalClient { return (*redis.Client)(nil) }, redisstore.RevocationOptions{}, "client"},
+		{"ring", func() redis.UniversalClient {
+			r := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"one": s.Addr}})
+			t.Cleanup(func() { _ = r.Close() })
+			return r
+		}, redisstore.RevocationOptions{}, "Ring"},
+		{"negative interval", func() redis.UniversalClient { return newClient(t, s.Addr) },
 			redisstore.RevocationOptions{ResyncInterval: -time.Second}, "ResyncInterval"},
-		{"unreachable", func() *redis.Client {
+		{"unreachable", func() redis.UniversalClient {
 			ln, _ := net.Listen("tcp", "127.0.0.1:0")
 			addr := ln.Addr().String()
 			ln.Close()
@@ -465,4 +471,47 @@ func BenchmarkRevocationCheck(b *testing.B) {
 		fill(b, l)
 		run(b, l)
 	})
+}
+
+// The list takes any redis.UniversalClient: through a three-master Redis
+// Cluster client
+// (whose reload scans each master and reads with per-key GETs, MGET being
+// refused across slots) and through a UniversalClient, revocations written
+// before start are all loaded, and one written after is announced.
+func TestRevocationUniversalClients(t *testing.T) {
+	cs, s := redistest.StartCluster(t, 3), redistest.Start(t)
+	cluster := redis.NewClusterClient(&redis.ClusterOptions{Addrs: cs.Addrs})
+	t.Cleanup(func() { _ = cluster.Close() })
+	universal := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{s.Addr}})
+	t.Cleanup(func() { _ = universal.Close() })
+
+	ctx := context.Background()
+	exp := time.Now().Add(time.Hour)
+	const before = 32 // entries in many slots
+	for _, tc := range []struct {
+		name string
+		c    redis.UniversalClient
+	}{{"cluster", cluster}, {"universal", universal}} {
+		t.Run(tc.name, func(t *testing.T) {
+			writer := newList(t, tc.c, redisstore.RevocationOptions{})
+			for i := range before {
+				if err := writer.RevokeToken(ctx, iss, "before-"+strconv.Itoa(i), exp); err != nil {
+					t.Fatal(err)
+				}
+			}
+			l := newList(t, tc.c, redisstore.RevocationOptions{})
+			for i := range before {
+				if revoked, err := l.IsRevoked(iss, "before-"+strconv.Itoa(i), "", time.Now()); err != nil || !revoked {
+					t.Fatalf("revocation %d written before start not loaded: %v, %v", i, revoked, err)
+				}
+			}
+			if err := writer.RevokeToken(ctx, iss, "after-start", exp); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, 2*time.Second, "published revocation", func() bool {
+				revoked, err := l.IsRevoked(iss, "after-start", "", time.Now())
+				return err == nil && revoked
+			})
+		})
+	}
 }

@@ -1,4 +1,4 @@
-package middleware
+package jose
 
 import "testing"
 

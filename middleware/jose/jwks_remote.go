@@ -1,4 +1,4 @@
-package middleware
+package jose
 
 import (
 	"context"
@@ -30,8 +30,8 @@ const (
 
 // Audit reasons recorded by RemoteJWKS (event auditlog.StoreUnavailable).
 const (
-	ReasonJWKSFetchFailed = "jwks_fetch_failed"
-	ReasonJWKSKeySkipped  = "jwks_key_skipped"
+	AuditJWKSFetchFailed = "jwks_fetch_failed"
+	AuditJWKSKeySkipped  = "jwks_key_skipped"
 )
 
 // ErrJWKSTooLarge is the fetch error of a JWKS response over MaxResponseSize.
@@ -402,7 +402,7 @@ func (r *RemoteJWKS) fetch() error {
 	r.lastErr = err
 	if err != nil {
 		r.nextRefresh = now.Add(r.minRefresh)
-		r.audit.Record(nil, auditlog.Event{Name: auditlog.StoreUnavailable, Reason: ReasonJWKSFetchFailed,
+		r.audit.Record(nil, auditlog.Event{Name: auditlog.StoreUnavailable, Reason: AuditJWKSFetchFailed,
 			Detail: "remote JWKS fetch failed; keeping the keys held"})
 		return err
 	}
@@ -464,7 +464,7 @@ func (r *RemoteJWKS) get() (*remoteKeys, time.Duration, error) {
 		return nil, 0, fmt.Errorf("apiguard: remote JWKS: no usable key (%d skipped)", skipped)
 	}
 	if skipped > 0 {
-		r.audit.Record(nil, auditlog.Event{Name: auditlog.StoreUnavailable, Reason: ReasonJWKSKeySkipped,
+		r.audit.Record(nil, auditlog.Event{Name: auditlog.StoreUnavailable, Reason: AuditJWKSKeySkipped,
 			Detail: "remote JWKS: " + strconv.Itoa(skipped) + " unusable or duplicate key(s) skipped"})
 	}
 	return s, cacheMaxAge(resp.Header.Values("Cache-Control"), DefaultJWKSRefresh), nil

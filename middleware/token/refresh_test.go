@@ -1,4 +1,4 @@
-package middleware_test
+package token_test
 
 import (
 	"bytes"
@@ -16,23 +16,34 @@ import (
 
 	"github.com/apiguard/apiguard/auditlog"
 	"github.com/apiguard/apiguard/internal/redistest"
-	"github.com/apiguard/apiguard/middleware"
 	"github.com/apiguard/apiguard/middleware/redisstore"
+	"github.com/apiguard/apiguard/middleware/token"
 	"github.com/redis/go-redis/v9"
 )
 
 // refreshStores is the table every store-level behaviour runs over: the same
-// assertions hold for the memory store and for the Redis store.
+// assertions hold for the memory store and for the Redis store, on one
+// server and on a Redis Cluster.
 var refreshStores = []struct {
 	name string
-	new  func(t *testing.T) middleware.RefreshStore
+	new  func(t *testing.T) token.RefreshStore
 }{
-	{"memory", func(t *testing.T) middleware.RefreshStore {
-		return middleware.NewMemoryRefreshStore(nil)
+	{"memory", func(t *testing.T) token.RefreshStore {
+		return token.NewMemoryRefreshStore(nil)
 	}},
-	{"redis", func(t *testing.T) middleware.RefreshStore {
+	{"redis", func(t *testing.T) token.RefreshStore {
 		s := redistest.Start(t)
 		c := redis.NewClient(&redis.Options{Addr: s.Addr})
+		t.Cleanup(func() { _ = c.Close() })
+		st, err := redisstore.NewRefreshStore(c, redisstore.RefreshStoreOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}},
+	{"redis cluster", func(t *testing.T) token.RefreshStore {
+		cs := redistest.StartCluster(t, 3)
+		c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: cs.Addrs})
 		t.Cleanup(func() { _ = c.Close() })
 		st, err := redisstore.NewRefreshStore(c, redisstore.RefreshStoreOptions{})
 		if err != nil {
@@ -56,19 +67,19 @@ func (c *refreshClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 
 // countingStore counts the calls that reach the store.
 type countingStore struct {
-	middleware.RefreshStore
+	token.RefreshStore
 	calls atomic.Int64
 }
 
-func (s *countingStore) Create(ctx context.Context, f middleware.Family, h [32]byte) error {
+func (s *countingStore) Create(ctx context.Context, f token.Family, h [32]byte) error {
 	s.calls.Add(1)
 	return s.RefreshStore.Create(ctx, f, h)
 }
-func (s *countingStore) Lookup(ctx context.Context, h [32]byte, now time.Time) (middleware.Family, error) {
+func (s *countingStore) Lookup(ctx context.Context, h [32]byte, now time.Time) (token.Family, error) {
 	s.calls.Add(1)
 	return s.RefreshStore.Lookup(ctx, h, now)
 }
-func (s *countingStore) Spend(ctx context.Context, h, n [32]byte, now time.Time) (middleware.Family, error) {
+func (s *countingStore) Spend(ctx context.Context, h, n [32]byte, now time.Time) (token.Family, error) {
 	s.calls.Add(1)
 	return s.RefreshStore.Spend(ctx, h, n, now)
 }
@@ -77,13 +88,13 @@ func (s *countingStore) RevokeFamily(ctx context.Context, id string) error {
 	return s.RefreshStore.RevokeFamily(ctx, id)
 }
 
-func newRefreshTokens(t *testing.T, st middleware.RefreshStore, mod func(*middleware.RefreshConfig)) *middleware.RefreshTokens {
+func newRefreshTokens(t *testing.T, st token.RefreshStore, mod func(*token.RefreshConfig)) *token.RefreshTokens {
 	t.Helper()
-	c := middleware.RefreshConfig{Store: st}
+	c := token.RefreshConfig{Store: st}
 	if mod != nil {
 		mod(&c)
 	}
-	rt, err := middleware.NewRefreshTokens(c)
+	rt, err := token.NewRefreshTokens(c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +113,7 @@ func TestRefreshStores(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if len(t0) != middleware.RefreshTokenLen {
+				if len(t0) != token.RefreshTokenLen {
 					t.Fatalf("token length %d", len(t0))
 				}
 				t1, fam1, err := rt.Rotate(ctx, t0)
@@ -116,7 +127,7 @@ func TestRefreshStores(t *testing.T) {
 				if t0 == t1 || t1 == t2 || t0 == t2 {
 					t.Fatal("rotation returned a token already issued")
 				}
-				for _, f := range []middleware.Family{fam1, fam2} {
+				for _, f := range []token.Family{fam1, fam2} {
 					if f.ID != fam0.ID || f.Subject != "alice" || !slices.Equal(f.Roles, []string{"admin", "user"}) {
 						t.Fatalf("family changed across refresh: %+v, started as %+v", f, fam0)
 					}
@@ -125,14 +136,14 @@ func TestRefreshStores(t *testing.T) {
 						t.Fatalf("expiry moved: %v, was %v", f.ExpiresAt, fam0.ExpiresAt)
 					}
 				}
-				if got := fam0.ExpiresAt.Sub(fam0.CreatedAt); got != middleware.DefaultFamilyTTL {
-					t.Fatalf("family lifetime %v, want %v", got, middleware.DefaultFamilyTTL)
+				if got := fam0.ExpiresAt.Sub(fam0.CreatedAt); got != token.DefaultFamilyTTL {
+					t.Fatalf("family lifetime %v, want %v", got, token.DefaultFamilyTTL)
 				}
 			})
 
 			t.Run("reuse of a spent token revokes the family", func(t *testing.T) {
 				var audit bytes.Buffer
-				rt := newRefreshTokens(t, st, func(c *middleware.RefreshConfig) {
+				rt := newRefreshTokens(t, st, func(c *token.RefreshConfig) {
 					c.Audit = auditlog.New(&audit, auditlog.Options{})
 				})
 				t0, fam, err := rt.Start(ctx, "bob", []string{"user"})
@@ -144,16 +155,16 @@ func TestRefreshStores(t *testing.T) {
 					t.Fatal(err)
 				}
 				_, got, err := rt.Rotate(ctx, t0)
-				if !errors.Is(err, middleware.ErrRefreshReuse) || !errors.Is(err, middleware.ErrInvalidGrant) {
+				if !errors.Is(err, token.ErrRefreshReuse) || !errors.Is(err, token.ErrInvalidGrant) {
 					t.Fatalf("replayed spent token: err = %v, want ErrRefreshReuse (and ErrInvalidGrant)", err)
 				}
 				if got.ID != fam.ID || got.Subject != "bob" {
 					t.Fatalf("reuse returned family %+v, want %s of bob", got, fam.ID)
 				}
-				if _, _, err := rt.Rotate(ctx, t1); !errors.Is(err, middleware.ErrInvalidGrant) {
+				if _, _, err := rt.Rotate(ctx, t1); !errors.Is(err, token.ErrInvalidGrant) {
 					t.Fatalf("current token after reuse: err = %v, want ErrInvalidGrant", err)
 				}
-				if _, _, err := rt.Rotate(ctx, t0); !errors.Is(err, middleware.ErrInvalidGrant) {
+				if _, _, err := rt.Rotate(ctx, t0); !errors.Is(err, token.ErrInvalidGrant) {
 					t.Fatalf("spent token of a revoked family: err = %v", err)
 				}
 				line := audit.String()
@@ -191,7 +202,7 @@ func TestRefreshStores(t *testing.T) {
 						case err == nil:
 							wins.Add(1)
 							winner.Store(tok)
-						case errors.Is(err, middleware.ErrInvalidGrant):
+						case errors.Is(err, token.ErrInvalidGrant):
 							grants.Add(1)
 						default:
 							errs <- err
@@ -209,14 +220,14 @@ func TestRefreshStores(t *testing.T) {
 				}
 				// The losers presented a spent token: the family is revoked,
 				// the winner's token included.
-				if _, _, err := rt.Rotate(ctx, winner.Load().(string)); !errors.Is(err, middleware.ErrInvalidGrant) {
+				if _, _, err := rt.Rotate(ctx, winner.Load().(string)); !errors.Is(err, token.ErrInvalidGrant) {
 					t.Fatalf("winner's token after reuse by the losers: err = %v", err)
 				}
 			})
 
 			t.Run("absolute family expiry", func(t *testing.T) {
 				clk := newRefreshClock()
-				rt := newRefreshTokens(t, st, func(c *middleware.RefreshConfig) { c.Now = clk.Now })
+				rt := newRefreshTokens(t, st, func(c *token.RefreshConfig) { c.Now = clk.Now })
 				tok, fam, err := rt.Start(ctx, "dave", nil)
 				if err != nil {
 					t.Fatal(err)
@@ -236,14 +247,14 @@ func TestRefreshStores(t *testing.T) {
 					t.Fatalf("1ms before the end: %v", err)
 				}
 				clk.Advance(time.Millisecond)
-				if _, _, err = rt.Rotate(ctx, tok); !errors.Is(err, middleware.ErrInvalidGrant) || errors.Is(err, middleware.ErrRefreshReuse) {
+				if _, _, err = rt.Rotate(ctx, tok); !errors.Is(err, token.ErrInvalidGrant) || errors.Is(err, token.ErrRefreshReuse) {
 					t.Fatalf("at the family's end: err = %v, want ErrInvalidGrant", err)
 				}
 			})
 
 			t.Run("custom FamilyTTL", func(t *testing.T) {
 				clk := newRefreshClock()
-				rt := newRefreshTokens(t, st, func(c *middleware.RefreshConfig) {
+				rt := newRefreshTokens(t, st, func(c *token.RefreshConfig) {
 					c.Now, c.FamilyTTL = clk.Now, time.Hour
 				})
 				tok, _, err := rt.Start(ctx, "erin", nil)
@@ -251,7 +262,7 @@ func TestRefreshStores(t *testing.T) {
 					t.Fatal(err)
 				}
 				clk.Advance(time.Hour)
-				if _, _, err = rt.Rotate(ctx, tok); !errors.Is(err, middleware.ErrInvalidGrant) {
+				if _, _, err = rt.Rotate(ctx, tok); !errors.Is(err, token.ErrInvalidGrant) {
 					t.Fatalf("after FamilyTTL: err = %v", err)
 				}
 			})
@@ -259,7 +270,7 @@ func TestRefreshStores(t *testing.T) {
 			t.Run("roles reloaded when Reload is set", func(t *testing.T) {
 				roles := []string{"admin"}
 				var mu sync.Mutex
-				rt := newRefreshTokens(t, st, func(c *middleware.RefreshConfig) {
+				rt := newRefreshTokens(t, st, func(c *token.RefreshConfig) {
 					c.Reload = func(_ context.Context, sub string) ([]string, error) {
 						mu.Lock()
 						defer mu.Unlock()
@@ -290,13 +301,13 @@ func TestRefreshStores(t *testing.T) {
 
 			t.Run("Reload failure leaves the token unspent; a denial revokes", func(t *testing.T) {
 				var mode atomic.Int32 // 0 ok, 1 backend down, 2 user gone
-				rt := newRefreshTokens(t, st, func(c *middleware.RefreshConfig) {
+				rt := newRefreshTokens(t, st, func(c *token.RefreshConfig) {
 					c.Reload = func(context.Context, string) ([]string, error) {
 						switch mode.Load() {
 						case 1:
 							return nil, errors.New("directory down")
 						case 2:
-							return nil, fmt.Errorf("user disabled: %w", middleware.ErrInvalidGrant)
+							return nil, fmt.Errorf("user disabled: %w", token.ErrInvalidGrant)
 						}
 						return []string{"user"}, nil
 					}
@@ -306,7 +317,7 @@ func TestRefreshStores(t *testing.T) {
 					t.Fatal(err)
 				}
 				mode.Store(1)
-				if _, _, err := rt.Rotate(ctx, tok); !errors.Is(err, middleware.ErrStoreUnavailable) || errors.Is(err, middleware.ErrInvalidGrant) {
+				if _, _, err := rt.Rotate(ctx, tok); !errors.Is(err, token.ErrStoreUnavailable) || errors.Is(err, token.ErrInvalidGrant) {
 					t.Fatalf("reload down: err = %v, want ErrStoreUnavailable", err)
 				}
 				mode.Store(0)
@@ -315,11 +326,11 @@ func TestRefreshStores(t *testing.T) {
 					t.Fatalf("token after a failed reload: %v", err)
 				}
 				mode.Store(2)
-				if _, _, err := rt.Rotate(ctx, next); !errors.Is(err, middleware.ErrInvalidGrant) {
+				if _, _, err := rt.Rotate(ctx, next); !errors.Is(err, token.ErrInvalidGrant) {
 					t.Fatalf("reload denied: err = %v", err)
 				}
 				mode.Store(0)
-				if _, _, err := rt.Rotate(ctx, next); !errors.Is(err, middleware.ErrInvalidGrant) {
+				if _, _, err := rt.Rotate(ctx, next); !errors.Is(err, token.ErrInvalidGrant) {
 					t.Fatalf("token of a family revoked by a denied reload: err = %v", err)
 				}
 			})
@@ -333,13 +344,13 @@ func TestRefreshStores(t *testing.T) {
 				if err := rt.RevokeFamily(ctx, fam.ID); err != nil {
 					t.Fatal(err)
 				}
-				if _, _, err := rt.Rotate(ctx, tok); !errors.Is(err, middleware.ErrInvalidGrant) {
+				if _, _, err := rt.Rotate(ctx, tok); !errors.Is(err, token.ErrInvalidGrant) {
 					t.Fatalf("token of a revoked family: err = %v", err)
 				}
 				if err := rt.RevokeFamily(ctx, "AAAAAAAAAAAAAAAAAAAAAA"); err != nil {
 					t.Fatalf("unknown family: %v", err)
 				}
-				if err := rt.RevokeFamily(ctx, "not a family"); !errors.Is(err, middleware.ErrInvalidGrant) {
+				if err := rt.RevokeFamily(ctx, "not a family"); !errors.Is(err, token.ErrInvalidGrant) {
 					t.Fatalf("malformed family id: err = %v", err)
 				}
 			})
@@ -347,7 +358,7 @@ func TestRefreshStores(t *testing.T) {
 			t.Run("unknown well-formed token", func(t *testing.T) {
 				rt := newRefreshTokens(t, st, nil)
 				tok := base64.RawURLEncoding.EncodeToString(make([]byte, 32))
-				if _, _, err := rt.Rotate(ctx, tok); !errors.Is(err, middleware.ErrInvalidGrant) || errors.Is(err, middleware.ErrRefreshReuse) {
+				if _, _, err := rt.Rotate(ctx, tok); !errors.Is(err, token.ErrInvalidGrant) || errors.Is(err, token.ErrRefreshReuse) {
 					t.Fatalf("err = %v, want ErrInvalidGrant", err)
 				}
 			})
@@ -372,11 +383,11 @@ func TestRefreshMalformedNeverReachesStore(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			st := &countingStore{RefreshStore: middleware.NewMemoryRefreshStore(nil)}
-			rt := newRefreshTokens(t, st, func(c *middleware.RefreshConfig) {
+			st := &countingStore{RefreshStore: token.NewMemoryRefreshStore(nil)}
+			rt := newRefreshTokens(t, st, func(c *token.RefreshConfig) {
 				c.Reload = func(context.Context, string) ([]string, error) { return nil, nil }
 			})
-			if _, _, err := rt.Rotate(context.Background(), tc.token); !errors.Is(err, middleware.ErrInvalidGrant) {
+			if _, _, err := rt.Rotate(context.Background(), tc.token); !errors.Is(err, token.ErrInvalidGrant) {
 				t.Fatalf("err = %v, want ErrInvalidGrant", err)
 			}
 			if n := st.calls.Load(); n != 0 {
@@ -385,7 +396,7 @@ func TestRefreshMalformedNeverReachesStore(t *testing.T) {
 		})
 	}
 	t.Run("the valid control reaches the store", func(t *testing.T) {
-		st := &countingStore{RefreshStore: middleware.NewMemoryRefreshStore(nil)}
+		st := &countingStore{RefreshStore: token.NewMemoryRefreshStore(nil)}
 		rt := newRefreshTokens(t, st, nil)
 		_, _, _ = rt.Rotate(context.Background(), valid)
 		if st.calls.Load() != 1 {
@@ -399,12 +410,12 @@ type failingStore struct{}
 
 var errBackendDown = errors.New("backend down")
 
-func (failingStore) Create(context.Context, middleware.Family, [32]byte) error { return errBackendDown }
-func (failingStore) Lookup(context.Context, [32]byte, time.Time) (middleware.Family, error) {
-	return middleware.Family{}, errBackendDown
+func (failingStore) Create(context.Context, token.Family, [32]byte) error { return errBackendDown }
+func (failingStore) Lookup(context.Context, [32]byte, time.Time) (token.Family, error) {
+	return token.Family{}, errBackendDown
 }
-func (failingStore) Spend(context.Context, [32]byte, [32]byte, time.Time) (middleware.Family, error) {
-	return middleware.Family{}, errBackendDown
+func (failingStore) Spend(context.Context, [32]byte, [32]byte, time.Time) (token.Family, error) {
+	return token.Family{}, errBackendDown
 }
 func (failingStore) RevokeFamily(context.Context, string) error { return errBackendDown }
 
@@ -417,7 +428,7 @@ func TestRefreshStoreFailureIsUnavailable(t *testing.T) {
 	_, _, checks["Rotate"] = rt.Rotate(ctx, valid)
 	checks["RevokeFamily"] = rt.RevokeFamily(ctx, "AAAAAAAAAAAAAAAAAAAAAA")
 	for name, err := range checks {
-		if !errors.Is(err, middleware.ErrStoreUnavailable) || errors.Is(err, middleware.ErrInvalidGrant) {
+		if !errors.Is(err, token.ErrStoreUnavailable) || errors.Is(err, token.ErrInvalidGrant) {
 			t.Errorf("%s: err = %v, want ErrStoreUnavailable only", name, err)
 		}
 	}
@@ -438,10 +449,10 @@ func TestRefreshRedisDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Stop()
-	if _, _, err := rt.Rotate(ctx, tok); !errors.Is(err, middleware.ErrStoreUnavailable) || errors.Is(err, middleware.ErrInvalidGrant) {
+	if _, _, err := rt.Rotate(ctx, tok); !errors.Is(err, token.ErrStoreUnavailable) || errors.Is(err, token.ErrInvalidGrant) {
 		t.Fatalf("Redis down: err = %v, want ErrStoreUnavailable", err)
 	}
-	if _, _, err := rt.Start(ctx, "ivy", nil); !errors.Is(err, middleware.ErrStoreUnavailable) {
+	if _, _, err := rt.Start(ctx, "ivy", nil); !errors.Is(err, token.ErrStoreUnavailable) {
 		t.Fatalf("Start with Redis down: err = %v", err)
 	}
 }
@@ -449,8 +460,8 @@ func TestRefreshRedisDown(t *testing.T) {
 func TestRefreshMemorySweep(t *testing.T) {
 	ctx := context.Background()
 	clk := newRefreshClock()
-	st := middleware.NewMemoryRefreshStore(clk.Now)
-	rt := newRefreshTokens(t, st, func(c *middleware.RefreshConfig) { c.Now, c.FamilyTTL = clk.Now, time.Hour })
+	st := token.NewMemoryRefreshStore(clk.Now)
+	rt := newRefreshTokens(t, st, func(c *token.RefreshConfig) { c.Now, c.FamilyTTL = clk.Now, time.Hour })
 	var toks []string
 	for i := range 10 {
 		tok, _, err := rt.Start(ctx, fmt.Sprint("u", i), nil)
@@ -466,7 +477,7 @@ func TestRefreshMemorySweep(t *testing.T) {
 	if st.Len() != 10 {
 		t.Fatalf("sweep before expiry dropped families: %d left", st.Len())
 	}
-	if _, _, err := rt.Rotate(ctx, toks[0]); !errors.Is(err, middleware.ErrRefreshReuse) {
+	if _, _, err := rt.Rotate(ctx, toks[0]); !errors.Is(err, token.ErrRefreshReuse) {
 		t.Fatalf("spent token forgotten before expiry: err = %v", err)
 	}
 	clk.Advance(time.Hour)
@@ -479,15 +490,15 @@ func TestRefreshMemorySweep(t *testing.T) {
 func TestNewRefreshTokensConfig(t *testing.T) {
 	tests := []struct {
 		name string
-		cfg  middleware.RefreshConfig
+		cfg  token.RefreshConfig
 		want string
 	}{
-		{"no store", middleware.RefreshConfig{}, "Store"},
-		{"negative TTL", middleware.RefreshConfig{Store: middleware.NewMemoryRefreshStore(nil), FamilyTTL: -time.Second}, "FamilyTTL"},
+		{"no store", token.RefreshConfig{}, "Store"},
+		{"negative TTL", token.RefreshConfig{Store: token.NewMemoryRefreshStore(nil), FamilyTTL: -time.Second}, "FamilyTTL"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := middleware.NewRefreshTokens(tc.cfg)
+			_, err := token.NewRefreshTokens(tc.cfg)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want one naming %s", err, tc.want)
 			}
@@ -497,7 +508,7 @@ func TestNewRefreshTokensConfig(t *testing.T) {
 
 func TestRefreshTokenHashOnly(t *testing.T) {
 	// The store sees SHA-256(token), never the token.
-	st := &recordingStore{MemoryRefreshStore: middleware.NewMemoryRefreshStore(nil)}
+	st := &recordingStore{MemoryRefreshStore: token.NewMemoryRefreshStore(nil)}
 	rt := newRefreshTokens(t, st, nil)
 	tok, _, err := rt.Start(context.Background(), "jo", nil)
 	if err != nil {
@@ -509,11 +520,11 @@ func TestRefreshTokenHashOnly(t *testing.T) {
 }
 
 type recordingStore struct {
-	*middleware.MemoryRefreshStore
+	*token.MemoryRefreshStore
 	created [32]byte
 }
 
-func (s *recordingStore) Create(ctx context.Context, f middleware.Family, h [32]byte) error {
+func (s *recordingStore) Create(ctx context.Context, f token.Family, h [32]byte) error {
 	s.created = h
 	return s.MemoryRefreshStore.Create(ctx, f, h)
 }
@@ -524,7 +535,7 @@ func FuzzHashRefreshToken(f *testing.F) {
 	f.Add(strings.Repeat("_", 43))
 	f.Add(strings.Repeat("A", 42) + "=")
 	f.Fuzz(func(t *testing.T, s string) {
-		h, ok := middleware.HashRefreshToken(s)
+		h, ok := token.HashRefreshToken(s)
 		if !ok {
 			return
 		}

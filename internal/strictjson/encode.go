@@ -1,14 +1,14 @@
-package middleware
+package strictjson
 
 import "unicode/utf8"
 
 const hexDigits = "0123456789abcdef"
 
-// appendJSONString appends s as a JSON string, for the claims the issuer
-// writes and the error bodies. s must be valid UTF-8 (the callers check or
+// AppendString appends s as a JSON string, for the claims the token issuer
+// writes and the bodies of the gate's error responses. s must be valid UTF-8 (the callers check or
 // pass constants). Quotes, backslashes and control characters are escaped, and
 // so are U+2028 and U+2029, which some JavaScript parsers take as newlines.
-func appendJSONString(dst []byte, s string) []byte {
+func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {

@@ -1,4 +1,4 @@
-package middleware
+package jose
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 type multiKeySource []KeySource
 
 // MultiKeySource returns a KeySource over srcs (nil ones are ignored), for
-// example an Issuer's own keys and a RemoteJWKS.
+// example a token.Issuer's own keys and a RemoteJWKS.
 //
 // With a kid, the sources are tried in order and the first that has the key
 // answers: ErrKeyNotFound from one moves on to the next, and so does any

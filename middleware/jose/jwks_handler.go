@@ -1,4 +1,4 @@
-package middleware
+package jose
 
 import (
 	"crypto/sha256"
@@ -18,7 +18,7 @@ import (
 // is configured.
 const DefaultJWKSMaxAge = 5 * time.Minute
 
-// PublicKeySet is what a JWKS handler publishes: the Issuer, or any set of
+// PublicKeySet is what a JWKS handler publishes: a token.Issuer, or any set of
 // verification keys.
 type PublicKeySet interface {
 	PublicKeys() []*Key
@@ -44,16 +44,6 @@ type jwksBody struct {
 	length []string
 	etag   []string
 }
-
-// JWKSHandler returns the handler of the Issuer's JWK Set (mount it at
-// /.well-known/jwks.json): its current and still-valid previous public keys,
-// each with kid, alg and "use":"sig", never a private member.
-//
-// Its Cache-Control max-age is IssuerConfig.JWKSMaxAge (default 5 minutes)
-// but never more than the token lifetime: after a rotation the old key stays
-// published for one token lifetime, so a verifier or CDN that caches the set
-// no longer than that always holds a set that is at most one rotation behind.
-func (i *Issuer) JWKSHandler() http.Handler { return i.jwks }
 
 // NewJWKSHandler returns a handler publishing src's public keys as a JWK Set
 // with Cache-Control "public, max-age=<maxAge>" (0 means DefaultJWKSMaxAge).

@@ -1,4 +1,4 @@
-package middleware
+package jose
 
 import (
 	"context"
@@ -62,26 +62,5 @@ func TestMultiKeySource(t *testing.T) {
 				t.Fatalf("LookupKey = %v, %v; want key %q", k, err, tt.want.ID())
 			}
 		})
-	}
-}
-
-// The example server's setup: its own issuer first, then a remote JWKS,
-// and a known issuer kid never costs a remote fetch.
-func TestMultiKeySourceIssuerAndRemote(t *testing.T) {
-	iss := newTestIssuer(t, issKey(t, "ed"), "", nil)
-	srv := newRJServer(t, rjKey(t, "remote", ES256, "p256"))
-	r := newRJ(t, srv.URL, newIssClock(), nil)
-	ks := MultiKeySource(iss, r)
-	_, meta, err := iss.Issue("alice", TokenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []struct{ kid, alg string }{{meta.KID, EdDSA}, {"remote", ES256}} {
-		if _, err := ks.LookupKey(context.Background(), q.kid, q.alg); err != nil {
-			t.Errorf("%s: %v", q.kid, err)
-		}
-	}
-	if h := srv.hits.Load(); h != 1 {
-		t.Errorf("%d remote fetches, want 1", h)
 	}
 }

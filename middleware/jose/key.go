@@ -1,4 +1,4 @@
-package middleware
+package jose
 
 import (
 	"context"
@@ -8,17 +8,15 @@ import (
 	"crypto/elliptic"
 	"crypto/hmac"
 	"crypto/rsa"
-	"crypto/sha256"
-	"crypto/sha512"
 	"crypto/subtle"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"strings"
 
-	"crypto/x509"
-
+	"github.com/apiguard/apiguard/internal/jwa"
 	"github.com/lestrrat-go/jwx/v3/jwk"
 )
 
@@ -92,7 +90,7 @@ func NewKey(kid, alg string, key any) (*Key, error) {
 			return nil, fmt.Errorf("apiguard: key %q: RSA key of %d bits is too weak (minimum %d)", kid, pub.N.BitLen(), MinRSABits)
 		}
 		k.public = pub
-		k.hash = shaFor(alg[2:])
+		k.hash = jwa.Hash(alg)
 	case ES256, ES384, ES512:
 		pub, ok := key.(*ecdsa.PublicKey)
 		if !ok {
@@ -103,7 +101,7 @@ func NewKey(kid, alg string, key any) (*Key, error) {
 			return nil, fmt.Errorf("apiguard: key %q: %s needs curve %s, got %s", kid, alg, want.Params().Name, pub.Curve.Params().Name)
 		}
 		k.public = pub
-		k.hash = shaFor(alg[2:])
+		k.hash = jwa.Hash(alg)
 		k.esSize = (want.Params().BitSize + 7) / 8
 	case EdDSA:
 		pub, ok := key.(ed25519.PublicKey)
@@ -185,13 +183,13 @@ func (k *Key) Verify(signingInput, sig []byte) error {
 
 func (k *Key) verifyPKCS1v15(input, sig []byte) bool {
 	var dbuf [64]byte
-	return rsa.VerifyPKCS1v15(k.public.(*rsa.PublicKey), k.hash, digest(k.hash, input, &dbuf), sig) == nil
+	return rsa.VerifyPKCS1v15(k.public.(*rsa.PublicKey), k.hash, jwa.Digest(k.hash, input, &dbuf), sig) == nil
 }
 
 func (k *Key) verifyPSS(input, sig []byte) bool {
 	var dbuf [64]byte
 	opts := rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: k.hash}
-	return rsa.VerifyPSS(k.public.(*rsa.PublicKey), k.hash, digest(k.hash, input, &dbuf), sig, &opts) == nil
+	return rsa.VerifyPSS(k.public.(*rsa.PublicKey), k.hash, jwa.Digest(k.hash, input, &dbuf), sig, &opts) == nil
 }
 
 func (k *Key) verifyECDSA(input, sig []byte) bool {
@@ -200,28 +198,15 @@ func (k *Key) verifyECDSA(input, sig []byte) bool {
 	}
 	var dbuf [64]byte
 	var der [8 + 2*(4+66)]byte
-	return ecdsa.VerifyASN1(k.public.(*ecdsa.PublicKey), digest(k.hash, input, &dbuf),
+	return ecdsa.VerifyASN1(k.public.(*ecdsa.PublicKey), jwa.Digest(k.hash, input, &dbuf),
 		appendECDSADER(der[:0], sig[:k.esSize], sig[k.esSize:]))
 }
 
-func shaFor(bits string) crypto.Hash {
-	switch bits {
-	case "384":
-		return crypto.SHA384
-	case "512":
-		return crypto.SHA512
-	}
-	return crypto.SHA256
-}
-
+// hmacHash returns the hash of an HS* algorithm, and false for any other.
 func hmacHash(alg string) (crypto.Hash, bool) {
 	switch alg {
-	case HS256:
-		return crypto.SHA256, true
-	case HS384:
-		return crypto.SHA384, true
-	case HS512:
-		return crypto.SHA512, true
+	case HS256, HS384, HS512:
+		return jwa.Hash(alg), true
 	}
 	return 0, false
 }
@@ -444,20 +429,6 @@ func lookup(byID map[string]*Key, byAlg map[string][]*Key, kid, alg string) (*Ke
 		return ks[0], nil
 	}
 	return nil, ErrKeyNotFound
-}
-
-// digest hashes input with h (SHA-256, -384 or -512) into buf.
-func digest(h crypto.Hash, input []byte, buf *[64]byte) []byte {
-	switch h {
-	case crypto.SHA384:
-		s := sha512.Sum384(input)
-		return buf[:copy(buf[:], s[:])]
-	case crypto.SHA512:
-		s := sha512.Sum512(input)
-		return buf[:copy(buf[:], s[:])]
-	}
-	s := sha256.Sum256(input)
-	return buf[:copy(buf[:], s[:])]
 }
 
 // appendECDSADER appends the DER SEQUENCE { INTEGER r, INTEGER s } of two

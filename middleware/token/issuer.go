@@ -1,4 +1,4 @@
-package middleware
+package token
 
 import (
 	"context"
@@ -12,12 +12,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
+	"github.com/apiguard/apiguard/internal/jwa"
+	"github.com/apiguard/apiguard/internal/strictjson"
+	"github.com/apiguard/apiguard/middleware/jose"
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
@@ -108,12 +112,14 @@ type Issuer struct {
 	maxTTL atomic.Int64 // the longest lifetime any token was issued with, ns
 	set    atomic.Pointer[issuerKeys]
 
-	jwks *jwksHandler
+	jwks http.Handler
 }
 
 // issuerKey is one signing key and its precomputed header.
 type issuerKey struct {
-	pub      *Key
+	pub      *jose.Key
+	hash     crypto.Hash // of pub's algorithm; 0 for EdDSA
+	esSize   int         // ES*: bytes of r and of s
 	signer   crypto.Signer
 	header   string    // base64url of {"alg":..,"kid":..,"typ":"at+jwt"}
 	retireAt time.Time // previous keys only: when the last token it signed expires
@@ -123,28 +129,25 @@ type issuerKey struct {
 type issuerKeys struct {
 	current    *issuerKey
 	prev       []*issuerKey
-	byID       map[string]*Key
-	byAlg      map[string][]*Key
-	public     []*Key    // current first
-	nextRetire time.Time // earliest retireAt of prev; zero without prev
+	lookup     *jose.StaticKeys
+	public     []*jose.Key // current first
+	nextRetire time.Time   // earliest retireAt of prev; zero without prev
 }
 
 func newIssuerKeys(current *issuerKey, prev []*issuerKey) *issuerKeys {
 	s := &issuerKeys{
 		current: current,
 		prev:    prev,
-		byID:    make(map[string]*Key, 1+len(prev)),
-		byAlg:   make(map[string][]*Key, 1),
-		public:  make([]*Key, 0, 1+len(prev)),
+		public:  make([]*jose.Key, 0, 1+len(prev)),
 	}
 	for _, k := range append([]*issuerKey{current}, prev...) {
-		s.byID[k.pub.kid] = k.pub
-		s.byAlg[k.pub.alg] = append(s.byAlg[k.pub.alg], k.pub)
 		s.public = append(s.public, k.pub)
 		if k != current && (s.nextRetire.IsZero() || k.retireAt.Before(s.nextRetire)) {
 			s.nextRetire = k.retireAt
 		}
 	}
+	// Rotate refuses a kid already published, so the kids are unique.
+	s.lookup, _ = jose.NewStaticKeys(s.public...)
 	return s
 }
 
@@ -177,7 +180,7 @@ func NewIssuer(cfg IssuerConfig) (*Issuer, error) {
 		return nil, fmt.Errorf("apiguard: NewIssuer: TTL %v is shorter than one second", cfg.TTL)
 	}
 	if cfg.JWKSMaxAge == 0 {
-		cfg.JWKSMaxAge = DefaultJWKSMaxAge
+		cfg.JWKSMaxAge = jose.DefaultJWKSMaxAge
 	}
 	if cfg.JWKSMaxAge < 0 {
 		return nil, fmt.Errorf("apiguard: NewIssuer: JWKSMaxAge %v is negative", cfg.JWKSMaxAge)
@@ -198,9 +201,9 @@ func NewIssuer(cfg IssuerConfig) (*Issuer, error) {
 	} else {
 		i.randMu = new(sync.Mutex)
 	}
-	head := append([]byte(`{"iss":`), appendJSONString(nil, cfg.Issuer)...)
+	head := append([]byte(`{"iss":`), strictjson.AppendString(nil, cfg.Issuer)...)
 	head = append(head, `,"aud":`...)
-	head = append(head, appendJSONString(nil, cfg.Audience)...)
+	head = append(head, strictjson.AppendString(nil, cfg.Audience)...)
 	i.claimsHead = append(head, `,"sub":`...)
 
 	k, err := newIssuerKey("NewIssuer", cfg.Key, cfg.Alg, cfg.KID)
@@ -209,7 +212,9 @@ func NewIssuer(cfg IssuerConfig) (*Issuer, error) {
 	}
 	i.maxTTL.Store(int64(cfg.TTL))
 	i.set.Store(newIssuerKeys(k, nil))
-	i.jwks = newJWKSHandler(i, i.jwksMaxAge)
+	if i.jwks, err = jose.NewJWKSHandler(i, i.jwksMaxAge); err != nil {
+		return nil, fmt.Errorf("apiguard: NewIssuer: %w", err)
+	}
 	return i, nil
 }
 
@@ -218,19 +223,19 @@ func newIssuerKey(where string, signer crypto.Signer, alg, kid string) (*issuerK
 		return nil, fmt.Errorf("apiguard: %s: Key is nil", where)
 	}
 	if alg == "" {
-		a, err := DefaultAlg(signer)
+		a, err := jose.DefaultAlg(signer)
 		if err != nil {
 			return nil, fmt.Errorf("apiguard: %s: Key: %w", where, err)
 		}
 		alg = a
 	}
-	if _, isHMAC := hmacHash(alg); isHMAC {
+	if alg == jose.HS256 || alg == jose.HS384 || alg == jose.HS512 {
 		return nil, fmt.Errorf("apiguard: %s: Alg %q: the issuer signs with asymmetric keys only", where, alg)
 	}
 	if kid != "" && !utf8.ValidString(kid) {
 		return nil, fmt.Errorf("apiguard: %s: KID %q is not UTF-8", where, kid)
 	}
-	pub, err := NewKey(kid, alg, signer)
+	pub, err := jose.NewKey(kid, alg, signer)
 	if err != nil {
 		return nil, fmt.Errorf("apiguard: %s: Key/Alg %q: %w", where, alg, err)
 	}
@@ -238,11 +243,15 @@ func newIssuerKey(where string, signer crypto.Signer, alg, kid string) (*issuerK
 		Alg string `json:"alg"`
 		Kid string `json:"kid"`
 		Typ string `json:"typ"`
-	}{pub.alg, pub.kid, TypAccessToken})
+	}{pub.Alg(), pub.ID(), TypAccessToken})
 	if err != nil {
 		return nil, fmt.Errorf("apiguard: %s: header: %w", where, err)
 	}
-	return &issuerKey{pub: pub, signer: signer, header: base64.RawURLEncoding.EncodeToString(hdr)}, nil
+	k := &issuerKey{pub: pub, signer: signer, hash: jwa.Hash(pub.Alg()), header: base64.RawURLEncoding.EncodeToString(hdr)}
+	if ec, ok := pub.Public().(*ecdsa.PublicKey); ok {
+		k.esSize = (ec.Curve.Params().BitSize + 7) / 8
+	}
+	return k, nil
 }
 
 // keys returns the current snapshot, first dropping the previous keys whose
@@ -263,15 +272,25 @@ func (i *Issuer) keys() *issuerKeys {
 
 // LookupKey implements KeySource over the current key and the previous keys
 // still published.
-func (i *Issuer) LookupKey(_ context.Context, kid, alg string) (*Key, error) {
-	s := i.keys()
-	return lookup(s.byID, s.byAlg, kid, alg)
+func (i *Issuer) LookupKey(ctx context.Context, kid, alg string) (*jose.Key, error) {
+	return i.keys().lookup.LookupKey(ctx, kid, alg)
 }
+
+// JWKSHandler returns the handler of the Issuer's JWK Set (mount it at
+// /.well-known/jwks.json): its current and still-valid previous public keys,
+// each with kid, alg and "use":"sig", never a private member (see
+// jose.NewJWKSHandler).
+//
+// Its Cache-Control max-age is IssuerConfig.JWKSMaxAge (default 5 minutes)
+// but never more than the token lifetime: after a rotation the old key stays
+// published for one token lifetime, so a verifier or CDN that caches the set
+// no longer than that always holds a set that is at most one rotation behind.
+func (i *Issuer) JWKSHandler() http.Handler { return i.jwks }
 
 // PublicKeys returns the keys that verify the Issuer's unexpired tokens, the
 // current signing key first.
-func (i *Issuer) PublicKeys() []*Key {
-	return append([]*Key(nil), i.keys().public...)
+func (i *Issuer) PublicKeys() []*jose.Key {
+	return append([]*jose.Key(nil), i.keys().public...)
 }
 
 // Rotate makes key (with alg and kid, defaulted as in IssuerConfig) the
@@ -287,8 +306,10 @@ func (i *Issuer) Rotate(key crypto.Signer, alg, kid string) error {
 	defer i.mu.Unlock()
 	now := i.now()
 	s := i.set.Load().pruned(now)
-	if _, dup := s.byID[k.pub.kid]; dup {
-		return fmt.Errorf("apiguard: Rotate: kid %q is already published", k.pub.kid)
+	for _, p := range s.public {
+		if p.ID() == k.pub.ID() {
+			return fmt.Errorf("apiguard: Rotate: kid %q is already published", p.ID())
+		}
 	}
 	old := *s.current
 	old.retireAt = now.Add(time.Duration(i.maxTTL.Load()))
@@ -339,14 +360,14 @@ func (i *Issuer) Issue(sub string, opts TokenOptions) (string, IssuedToken, erro
 	exp := now.Add(ttl).Unix()
 	meta := IssuedToken{
 		JTI:      base64.RawURLEncoding.EncodeToString(jti[:]),
-		KID:      k.pub.kid,
+		KID:      k.pub.ID(),
 		IssuedAt: time.Unix(iat, 0),
 		Expiry:   time.Unix(exp, 0),
 	}
 
 	c := make([]byte, 0, 256)
 	c = append(c, i.claimsHead...)
-	c = appendJSONString(c, sub)
+	c = strictjson.AppendString(c, sub)
 	c = append(c, `,"exp":`...)
 	c = strconv.AppendInt(c, exp, 10)
 	c = append(c, `,"iat":`...)
@@ -360,7 +381,7 @@ func (i *Issuer) Issue(sub string, opts TokenOptions) (string, IssuedToken, erro
 		if n > 0 {
 			c = append(c, ',')
 		}
-		c = appendJSONString(c, r)
+		c = strictjson.AppendString(c, r)
 	}
 	c = append(c, ']')
 	if len(opts.Scope) > 0 {
@@ -375,7 +396,7 @@ func (i *Issuer) Issue(sub string, opts TokenOptions) (string, IssuedToken, erro
 	}
 	if opts.SessionID != "" {
 		c = append(c, `,"sid":`...)
-		c = appendJSONString(c, opts.SessionID)
+		c = strictjson.AppendString(c, opts.SessionID)
 	}
 	c = append(c, '}')
 
@@ -438,40 +459,41 @@ func (i *Issuer) readRand(b []byte) error {
 
 // sign returns the JWS signature of signingInput (RFC 7518 §3, RFC 8037).
 func (k *issuerKey) sign(signingInput []byte) ([]byte, error) {
-	if k.pub.alg == EdDSA {
+	alg := k.pub.Alg()
+	if alg == jose.EdDSA {
 		if priv, ok := k.signer.(ed25519.PrivateKey); ok {
 			return ed25519.Sign(priv, signingInput), nil
 		}
 		return k.signer.Sign(rand.Reader, signingInput, crypto.Hash(0))
 	}
 	var buf [64]byte
-	digest := digest(k.pub.hash, signingInput, &buf)
-	switch k.pub.alg {
-	case RS256, RS384, RS512:
+	digest := jwa.Digest(k.hash, signingInput, &buf)
+	switch alg {
+	case jose.RS256, jose.RS384, jose.RS512:
 		if priv, ok := k.signer.(*rsa.PrivateKey); ok {
-			return rsa.SignPKCS1v15(nil, priv, k.pub.hash, digest)
+			return rsa.SignPKCS1v15(nil, priv, k.hash, digest)
 		}
-		return k.signer.Sign(rand.Reader, digest, k.pub.hash)
-	case PS256, PS384, PS512:
-		opts := &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: k.pub.hash}
+		return k.signer.Sign(rand.Reader, digest, k.hash)
+	case jose.PS256, jose.PS384, jose.PS512:
+		opts := &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: k.hash}
 		if priv, ok := k.signer.(*rsa.PrivateKey); ok {
-			return rsa.SignPSS(rand.Reader, priv, k.pub.hash, digest, opts)
+			return rsa.SignPSS(rand.Reader, priv, k.hash, digest, opts)
 		}
 		return k.signer.Sign(rand.Reader, digest, opts)
-	case ES256, ES384, ES512:
+	case jose.ES256, jose.ES384, jose.ES512:
 		var der []byte
 		var err error
 		if priv, ok := k.signer.(*ecdsa.PrivateKey); ok {
 			der, err = ecdsa.SignASN1(rand.Reader, priv, digest)
 		} else {
-			der, err = k.signer.Sign(rand.Reader, digest, k.pub.hash)
+			der, err = k.signer.Sign(rand.Reader, digest, k.hash)
 		}
 		if err != nil {
 			return nil, err
 		}
-		return ecdsaRaw(der, k.pub.esSize)
+		return ecdsaRaw(der, k.esSize)
 	}
-	return nil, fmt.Errorf("unsupported algorithm %q", k.pub.alg)
+	return nil, fmt.Errorf("unsupported algorithm %q", alg)
 }
 
 // ecdsaRaw converts an ASN.1 ECDSA signature to the JWS form: r and s as

@@ -1,12 +1,9 @@
-package middleware
+package token
 
 import (
 	"bytes"
 	"context"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
@@ -19,110 +16,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apiguard/apiguard/middleware"
+	"github.com/apiguard/apiguard/middleware/jose"
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
-
-// Test keys are generated once per test binary: RSA generation is slow.
-var issTestKeys = sync.OnceValue(func() map[string]crypto.Signer {
-	must := func(k crypto.Signer, err error) crypto.Signer {
-		if err != nil {
-			panic(err)
-		}
-		return k
-	}
-	_, ed, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		panic(err)
-	}
-	_, ed2, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		panic(err)
-	}
-	return map[string]crypto.Signer{
-		"rsa":   must(rsa.GenerateKey(rand.Reader, 2048)),
-		"rsa2":  must(rsa.GenerateKey(rand.Reader, 2048)),
-		"p256":  must(ecdsa.GenerateKey(elliptic.P256(), rand.Reader)),
-		"p256b": must(ecdsa.GenerateKey(elliptic.P256(), rand.Reader)),
-		"p384":  must(ecdsa.GenerateKey(elliptic.P384(), rand.Reader)),
-		"p521":  must(ecdsa.GenerateKey(elliptic.P521(), rand.Reader)),
-		"ed":    ed,
-		"ed2":   ed2,
-	}
-})
-
-func issKey(t testing.TB, name string) crypto.Signer {
-	t.Helper()
-	k, ok := issTestKeys()[name]
-	if !ok {
-		t.Fatalf("no test key %q", name)
-	}
-	return k
-}
-
-// issClock is a settable clock, safe for concurrent use.
-type issClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newIssClock() *issClock { return &issClock{t: time.Unix(1_800_000_000, 0)} }
-
-func (c *issClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *issClock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
-
-func (c *issClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-// issParsed is a compact JWS taken apart by hand, without the gate.
-type issParsed struct {
-	headerJSON, claimsJSON []byte
-	header                 map[string]any
-	claims                 map[string]any
-	signingInput, sig      []byte
-}
-
-func issParse(t testing.TB, tok string) issParsed {
-	t.Helper()
-	parts := strings.Split(tok, ".")
-	if len(parts) != 3 {
-		t.Fatalf("token has %d segments, want 3", len(parts))
-	}
-	var p issParsed
-	dec := func(s string) []byte {
-		b, err := base64.RawURLEncoding.Strict().DecodeString(s)
-		if err != nil {
-			t.Fatalf("segment %q: %v", s, err)
-		}
-		if base64.RawURLEncoding.EncodeToString(b) != s {
-			t.Fatalf("segment %q is not canonical base64url", s)
-		}
-		return b
-	}
-	p.headerJSON, p.claimsJSON, p.sig = dec(parts[0]), dec(parts[1]), dec(parts[2])
-	p.signingInput = []byte(parts[0] + "." + parts[1])
-	if err := json.Unmarshal(p.headerJSON, &p.header); err != nil {
-		t.Fatalf("header: %v", err)
-	}
-	d := json.NewDecoder(bytes.NewReader(p.claimsJSON))
-	d.UseNumber()
-	if err := d.Decode(&p.claims); err != nil {
-		t.Fatalf("claims: %v", err)
-	}
-	return p
-}
 
 func issNum(t testing.TB, v any) int64 {
 	t.Helper()
@@ -155,13 +53,13 @@ func TestIssuerAlgorithms(t *testing.T) {
 		name, key, alg, wantAlg string
 		sigLen                  int
 	}{
-		{"RS256", "rsa", "", RS256, 256},
-		{"PS256", "rsa", PS256, PS256, 256},
-		{"RS384", "rsa", RS384, RS384, 256},
-		{"ES256", "p256", "", ES256, 64},
-		{"ES384", "p384", "", ES384, 96},
-		{"ES512", "p521", "", ES512, 132},
-		{"EdDSA", "ed", "", EdDSA, 64},
+		{"RS256", "rsa", "", jose.RS256, 256},
+		{"PS256", "rsa", jose.PS256, jose.PS256, 256},
+		{"RS384", "rsa", jose.RS384, jose.RS384, 256},
+		{"ES256", "p256", "", jose.ES256, 64},
+		{"ES384", "p384", "", jose.ES384, 96},
+		{"ES512", "p521", "", jose.ES512, 132},
+		{"EdDSA", "ed", "", jose.EdDSA, 64},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -174,7 +72,7 @@ func TestIssuerAlgorithms(t *testing.T) {
 			p := issParse(t, tok)
 
 			kid := meta.KID
-			tp, _ := Thumbprint(issKey(t, tt.key).Public())
+			tp, _ := jose.Thumbprint(issKey(t, tt.key).Public())
 			if kid != tp {
 				t.Errorf("kid %q, want the thumbprint %q", kid, tp)
 			}
@@ -226,8 +124,8 @@ func TestIssuerAlgorithms(t *testing.T) {
 			if k.Verify(bad, p.sig) == nil {
 				t.Error("a tampered token verifies")
 			}
-			if _, err := iss.LookupKey(context.Background(), kid, HS256); !errors.Is(err, ErrKeyNotFound) {
-				t.Errorf("LookupKey with another alg: %v, want ErrKeyNotFound", err)
+			if _, err := iss.LookupKey(context.Background(), kid, jose.HS256); !errors.Is(err, jose.ErrKeyNotFound) {
+				t.Errorf("LookupKey with another alg: %v, want jose.ErrKeyNotFound", err)
 			}
 			// The key published in the JWKS verifies it too.
 			pk := issJWKSKey(t, iss, kid)
@@ -238,20 +136,20 @@ func TestIssuerAlgorithms(t *testing.T) {
 	}
 }
 
-// PS256 must really be RSA-PSS: a PKCS#1 v1.5 verifier refuses it.
+// jose.PS256 must really be RSA-PSS: a PKCS#1 v1.5 verifier refuses it.
 func TestIssuerPS256IsPSS(t *testing.T) {
-	iss := newTestIssuer(t, issKey(t, "rsa"), PS256, nil)
+	iss := newTestIssuer(t, issKey(t, "rsa"), jose.PS256, nil)
 	tok, _, err := iss.Issue("alice", TokenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := issParse(t, tok)
-	rs, err := NewKey("x", RS256, issKey(t, "rsa").Public())
+	rs, err := jose.NewKey("x", jose.RS256, issKey(t, "rsa").Public())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if rs.Verify(p.signingInput, p.sig) == nil {
-		t.Error("a PS256 token verifies as RS256")
+		t.Error("a jose.PS256 token verifies as jose.RS256")
 	}
 }
 
@@ -264,7 +162,7 @@ func (o opaqueSigner) Sign(r io.Reader, d []byte, opts crypto.SignerOpts) ([]byt
 }
 
 func TestIssuerGenericSigner(t *testing.T) {
-	for _, tt := range []struct{ key, alg string }{{"rsa", RS256}, {"rsa", PS256}, {"p256", ES256}, {"p521", ES512}, {"ed", EdDSA}} {
+	for _, tt := range []struct{ key, alg string }{{"rsa", jose.RS256}, {"rsa", jose.PS256}, {"p256", jose.ES256}, {"p521", jose.ES512}, {"ed", jose.EdDSA}} {
 		t.Run(tt.alg, func(t *testing.T) {
 			iss := newTestIssuer(t, opaqueSigner{issKey(t, tt.key)}, tt.alg, nil)
 			for range 20 { // ES: r or s with leading zero bytes must still be fixed width
@@ -359,14 +257,14 @@ func TestNewIssuerErrors(t *testing.T) {
 		{"empty Issuer", func(c *IssuerConfig) { c.Issuer = "" }, "Issuer"},
 		{"non-UTF-8 Issuer", func(c *IssuerConfig) { c.Issuer = "\xff" }, "Issuer"},
 		{"empty Audience", func(c *IssuerConfig) { c.Audience = "" }, "Audience"},
-		{"nil Key", func(c *IssuerConfig) { c.Key = nil }, "Key"},
+		{"nil jose.Key", func(c *IssuerConfig) { c.Key = nil }, "Key"},
 		{"weak RSA 1024", func(c *IssuerConfig) { c.Key = weak }, "too weak"},
-		{"weak RSA 1024 PS256", func(c *IssuerConfig) { c.Key, c.Alg = weak, PS256 }, "too weak"},
-		{"ES256 on RSA", func(c *IssuerConfig) { c.Key, c.Alg = issKey(t, "rsa"), ES256 }, "Alg"},
-		{"RS256 on Ed25519", func(c *IssuerConfig) { c.Key, c.Alg = issKey(t, "ed"), RS256 }, "Alg"},
-		{"ES384 on P-256", func(c *IssuerConfig) { c.Alg = ES384 }, "curve"},
-		{"EdDSA on EC", func(c *IssuerConfig) { c.Alg = EdDSA }, "Alg"},
-		{"HS256", func(c *IssuerConfig) { c.Alg = HS256 }, "Alg"},
+		{"weak RSA 1024 jose.PS256", func(c *IssuerConfig) { c.Key, c.Alg = weak, jose.PS256 }, "too weak"},
+		{"ES256 on RSA", func(c *IssuerConfig) { c.Key, c.Alg = issKey(t, "rsa"), jose.ES256 }, "Alg"},
+		{"RS256 on Ed25519", func(c *IssuerConfig) { c.Key, c.Alg = issKey(t, "ed"), jose.RS256 }, "Alg"},
+		{"ES384 on P-256", func(c *IssuerConfig) { c.Alg = jose.ES384 }, "curve"},
+		{"EdDSA on EC", func(c *IssuerConfig) { c.Alg = jose.EdDSA }, "Alg"},
+		{"HS256", func(c *IssuerConfig) { c.Alg = jose.HS256 }, "Alg"},
 		{"none", func(c *IssuerConfig) { c.Alg = "none" }, "Alg"},
 		{"negative TTL", func(c *IssuerConfig) { c.TTL = -time.Second }, "TTL"},
 		{"sub-second TTL", func(c *IssuerConfig) { c.TTL = 500 * time.Millisecond }, "TTL"},
@@ -443,22 +341,6 @@ func TestIssuerClaimsEscaping(t *testing.T) {
 	})
 }
 
-func FuzzAppendJSONString(f *testing.F) {
-	for _, s := range []string{"", "a", `"\`, "\u2028", "\x00\x1f", "é"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		out := appendJSONString(nil, s)
-		var got string
-		if err := json.Unmarshal(out, &got); err != nil {
-			t.Fatalf("%q -> %s: %v", s, out, err)
-		}
-		if strings.ToValidUTF8(s, "\ufffd") == s && got != s {
-			t.Fatalf("%q -> %s -> %q", s, out, got)
-		}
-	})
-}
-
 func TestIssuerRotation(t *testing.T) {
 	ctx := context.Background()
 	clock := newIssClock()
@@ -482,7 +364,7 @@ func TestIssuerRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if newMeta.KID != "next-key" || issParse(t, newTok).header["alg"] != EdDSA {
+	if newMeta.KID != "next-key" || issParse(t, newTok).header["alg"] != jose.EdDSA {
 		t.Fatalf("after Rotate: kid %q header %v", newMeta.KID, issParse(t, newTok).header)
 	}
 
@@ -502,7 +384,7 @@ func TestIssuerRotation(t *testing.T) {
 	check := func(at time.Duration, wantOld bool) {
 		t.Helper()
 		clock.Set(t0.Add(at))
-		k, err := iss.LookupKey(ctx, oldMeta.KID, ES256)
+		k, err := iss.LookupKey(ctx, oldMeta.KID, jose.ES256)
 		m := published()
 		if wantOld {
 			if err != nil || k.Verify(oldP.signingInput, oldP.sig) != nil {
@@ -512,14 +394,14 @@ func TestIssuerRotation(t *testing.T) {
 				t.Errorf("at t0+%v the old key must still be published", at)
 			}
 		} else {
-			if !errors.Is(err, ErrKeyNotFound) {
-				t.Errorf("at t0+%v LookupKey(old) = %v, want ErrKeyNotFound", at, err)
+			if !errors.Is(err, jose.ErrKeyNotFound) {
+				t.Errorf("at t0+%v LookupKey(old) = %v, want jose.ErrKeyNotFound", at, err)
 			}
 			if m[oldMeta.KID] || m[oldMeta.KID+"/jwks"] {
 				t.Errorf("at t0+%v the old key is still published", at)
 			}
 		}
-		if _, err := iss.LookupKey(ctx, "next-key", EdDSA); err != nil || !m["next-key/jwks"] {
+		if _, err := iss.LookupKey(ctx, "next-key", jose.EdDSA); err != nil || !m["next-key/jwks"] {
 			t.Errorf("at t0+%v the new key is not published (err %v)", at, err)
 		}
 	}
@@ -542,11 +424,11 @@ func TestIssuerRotation(t *testing.T) {
 			t.Fatal(err)
 		}
 		clock.Advance(2*time.Hour - time.Second)
-		if _, err := iss.LookupKey(context.Background(), old, EdDSA); err != nil {
+		if _, err := iss.LookupKey(context.Background(), old, jose.EdDSA); err != nil {
 			t.Errorf("a 2h token's key dropped before 2h: %v", err)
 		}
 		clock.Advance(time.Second)
-		if _, err := iss.LookupKey(context.Background(), old, EdDSA); !errors.Is(err, ErrKeyNotFound) {
+		if _, err := iss.LookupKey(context.Background(), old, jose.EdDSA); !errors.Is(err, jose.ErrKeyNotFound) {
 			t.Errorf("old key still accepted after its last token expired: %v", err)
 		}
 	})
@@ -569,14 +451,14 @@ func TestIssuerRotation(t *testing.T) {
 func TestIssuerLookupWithoutKID(t *testing.T) {
 	clock := newIssClock()
 	iss := newTestIssuer(t, issKey(t, "ed"), "", clock)
-	if _, err := iss.LookupKey(context.Background(), "", EdDSA); err != nil {
+	if _, err := iss.LookupKey(context.Background(), "", jose.EdDSA); err != nil {
 		t.Fatalf("one key: %v", err)
 	}
 	if err := iss.Rotate(issKey(t, "ed2"), "", ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := iss.LookupKey(context.Background(), "", EdDSA); !errors.Is(err, ErrKeyNotFound) {
-		t.Fatalf("two EdDSA keys, no kid: %v, want ErrKeyNotFound", err)
+	if _, err := iss.LookupKey(context.Background(), "", jose.EdDSA); !errors.Is(err, jose.ErrKeyNotFound) {
+		t.Fatalf("two jose.EdDSA keys, no kid: %v, want jose.ErrKeyNotFound", err)
 	}
 }
 
@@ -624,17 +506,17 @@ func TestIssuerConcurrent(t *testing.T) {
 }
 
 // issJWKSKeys fetches the Issuer's JWKS through its handler and parses it.
-func issJWKSKeys(t testing.TB, iss *Issuer) []*Key {
+func issJWKSKeys(t testing.TB, iss *Issuer) []*jose.Key {
 	t.Helper()
 	body := issGetJWKS(t, iss.JWKSHandler()).Body.Bytes()
-	keys, err := ParseJWKS(body)
+	keys, err := jose.ParseJWKS(body)
 	if err != nil {
 		t.Fatalf("ParseJWKS(%s): %v", body, err)
 	}
 	return keys
 }
 
-func issJWKSKey(t testing.TB, iss *Issuer, kid string) *Key {
+func issJWKSKey(t testing.TB, iss *Issuer, kid string) *jose.Key {
 	t.Helper()
 	for _, k := range issJWKSKeys(t, iss) {
 		if k.ID() == kid {
@@ -660,13 +542,13 @@ func BenchmarkIssue(b *testing.B) {
 	}
 }
 
-// The gate accepts the Issuer's tokens, with the Issuer as its KeySource.
+// The gate accepts the Issuer's tokens, with the Issuer as its jose.KeySource.
 func TestIssuerThroughGate(t *testing.T) {
-	for _, tt := range []struct{ name, key, alg string }{{"RS256", "rsa", RS256}, {"PS256", "rsa", PS256}, {"ES256", "p256", ES256}, {"EdDSA", "ed", EdDSA}} {
+	for _, tt := range []struct{ name, key, alg string }{{"RS256", "rsa", jose.RS256}, {"PS256", "rsa", jose.PS256}, {"ES256", "p256", jose.ES256}, {"EdDSA", "ed", jose.EdDSA}} {
 		t.Run(tt.name, func(t *testing.T) {
 			clock := newIssClock()
 			iss := newTestIssuer(t, issKey(t, tt.key), tt.alg, clock)
-			g, err := NewGate(GateConfig{Keys: iss, Algorithms: []string{tt.alg}, Issuer: "https://issuer.example", Audience: "api", Now: clock.Now})
+			g, err := middleware.New(middleware.Config{Keys: iss, Algorithms: []string{tt.alg}, Issuer: "https://issuer.example", Audience: "api", Now: clock.Now})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -697,7 +579,7 @@ func TestIssuerThroughGate(t *testing.T) {
 func TestIssuerRotationThroughGate(t *testing.T) {
 	clock := newIssClock()
 	iss := newTestIssuer(t, issKey(t, "p256"), "", clock)
-	g, err := NewGate(GateConfig{Keys: iss, Algorithms: []string{ES256, EdDSA}, Issuer: "https://issuer.example", Audience: "api",
+	g, err := middleware.New(middleware.Config{Keys: iss, Algorithms: []string{jose.ES256, jose.EdDSA}, Issuer: "https://issuer.example", Audience: "api",
 		Now: clock.Now, CacheSize: -1, Leeway: time.Nanosecond})
 	if err != nil {
 		t.Fatal(err)
@@ -717,7 +599,7 @@ func TestIssuerRotationThroughGate(t *testing.T) {
 		t.Fatalf("old token before its expiry: %v", err)
 	}
 	clock.Advance(time.Second)
-	if _, err := iss.LookupKey(context.Background(), issParse(t, oldTok).header["kid"].(string), ES256); !errors.Is(err, ErrKeyNotFound) {
+	if _, err := iss.LookupKey(context.Background(), issParse(t, oldTok).header["kid"].(string), jose.ES256); !errors.Is(err, jose.ErrKeyNotFound) {
 		t.Errorf("old key still published after its last token expired: %v", err)
 	}
 }

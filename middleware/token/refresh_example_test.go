@@ -1,19 +1,19 @@
-package middleware_test
+package token_test
 
 import (
 	"context"
 	"errors"
 	"fmt"
 
-	"github.com/apiguard/apiguard/middleware"
+	"github.com/apiguard/apiguard/middleware/token"
 )
 
 // A sign-in starts a family; each refresh spends the presented token and
 // returns its successor; replaying a spent token revokes the whole family.
 func ExampleRefreshTokens() {
 	ctx := context.Background()
-	rt, err := middleware.NewRefreshTokens(middleware.RefreshConfig{
-		Store: middleware.NewMemoryRefreshStore(nil),
+	rt, err := token.NewRefreshTokens(token.RefreshConfig{
+		Store: token.NewMemoryRefreshStore(nil),
 	})
 	if err != nil {
 		panic(err)
@@ -25,15 +25,15 @@ func ExampleRefreshTokens() {
 
 	// An attacker replays the first token after the client has refreshed.
 	_, _, err = rt.Rotate(ctx, first)
-	fmt.Println("replay:", errors.Is(err, middleware.ErrRefreshReuse), "answer invalid_grant:", errors.Is(err, middleware.ErrInvalidGrant))
+	fmt.Println("replay:", errors.Is(err, token.ErrRefreshReuse), "answer invalid_grant:", errors.Is(err, token.ErrInvalidGrant))
 
 	// The family is gone: the legitimate client must sign in again.
 	_, _, err = rt.Rotate(ctx, second)
-	fmt.Println("current token after the replay:", errors.Is(err, middleware.ErrInvalidGrant))
+	fmt.Println("current token after the replay:", errors.Is(err, token.ErrInvalidGrant))
 
 	// A malformed token is refused before any store lookup.
 	_, _, err = rt.Rotate(ctx, "not-a-refresh-token")
-	fmt.Println("malformed:", errors.Is(err, middleware.ErrInvalidGrant))
+	fmt.Println("malformed:", errors.Is(err, token.ErrInvalidGrant))
 	// Output:
 	// rotated: true same family: true roles: [user]
 	// replay: true answer invalid_grant: true

@@ -1,4 +1,4 @@
-package middleware_test
+package token_test
 
 import (
 	"context"
@@ -11,13 +11,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/apiguard/apiguard/middleware"
+	"github.com/apiguard/apiguard/middleware/jose"
+	"github.com/apiguard/apiguard/middleware/token"
 )
 
 // An Issuer signs access tokens and publishes the keys that verify them.
 func ExampleNewIssuer() {
 	key := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize)) // use a real key
-	iss, err := middleware.NewIssuer(middleware.IssuerConfig{
+	iss, err := token.NewIssuer(token.IssuerConfig{
 		Issuer:   "https://auth.example",
 		Audience: "api.example",
 		Key:      key,
@@ -27,11 +28,11 @@ func ExampleNewIssuer() {
 	if err != nil {
 		panic(err)
 	}
-	token, meta, err := iss.Issue("alice", middleware.TokenOptions{Roles: []string{"user"}})
+	tok, meta, err := iss.Issue("alice", token.TokenOptions{Roles: []string{"user"}})
 	if err != nil {
 		panic(err)
 	}
-	header, _ := base64.RawURLEncoding.DecodeString(strings.Split(token, ".")[0])
+	header, _ := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[0])
 	fmt.Println("header:", string(header))
 	fmt.Println("lifetime:", meta.Expiry.Sub(meta.IssuedAt))
 
@@ -56,27 +57,27 @@ func ExampleNewIssuer() {
 
 // A server that issues its own tokens and also accepts those of another
 // issuer's JWKS: the own keys first, so they never cost a remote fetch.
-func ExampleMultiKeySource() {
-	other, _ := middleware.NewIssuer(middleware.IssuerConfig{
+func ExampleIssuer_LookupKey() {
+	other, _ := token.NewIssuer(token.IssuerConfig{
 		Issuer: "https://idp.example", Audience: "api.example",
 		Key: ed25519.NewKeyFromSeed(make([]byte, 32)), KID: "idp-1",
 	})
 	idp := httptest.NewServer(other.JWKSHandler()) // stands in for https://idp.example/jwks.json
 	defer idp.Close()
 
-	own, _ := middleware.NewIssuer(middleware.IssuerConfig{
+	own, _ := token.NewIssuer(token.IssuerConfig{
 		Issuer: "https://auth.example", Audience: "api.example",
 		Key: ed25519.NewKeyFromSeed([]byte("an example seed, not a real key!")), KID: "own-1",
 	})
-	remote, err := middleware.NewRemoteJWKS(context.Background(), middleware.RemoteJWKSConfig{URL: idp.URL})
+	remote, err := jose.NewRemoteJWKS(context.Background(), jose.RemoteJWKSConfig{URL: idp.URL})
 	if err != nil {
 		panic(err)
 	}
 	defer remote.Close()
-	keys := middleware.MultiKeySource(own, remote)
+	keys := jose.MultiKeySource(own, remote)
 
 	for _, kid := range []string{"own-1", "idp-1", "unknown"} {
-		k, err := keys.LookupKey(context.Background(), kid, middleware.EdDSA)
+		k, err := keys.LookupKey(context.Background(), kid, jose.EdDSA)
 		if err != nil {
 			fmt.Println(kid, "->", err)
 			continue
