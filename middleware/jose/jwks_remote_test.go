@@ -277,13 +277,15 @@ func TestRemoteJWKSKeepsKeysOnFailure(t *testing.T) {
 	tests := []struct {
 		name    string
 		breakIt func(s *rjServer)
+		reason  string
 	}{
-		{"oversize with Content-Length", func(s *rjServer) { s.body = big(t) }},
-		{"oversize chunked", func(s *rjServer) { s.body, s.chunked = big(t), true }},
-		{"status 500", func(s *rjServer) { s.status = 500 }},
-		{"not JSON", func(s *rjServer) { s.body = []byte("<html>") }},
-		{"empty set", func(s *rjServer) { s.body = []byte(`{"keys":[]}`) }},
-		{"only bad keys", func(s *rjServer) { s.body = []byte(`{"keys":[{"kty":"EC","crv":"P-256","x":"AA","y":"AA"}]}`) }},
+		{"oversize with Content-Length", func(s *rjServer) { s.body = big(t) }, ReasonJWKSFetchFailed},
+		{"oversize chunked", func(s *rjServer) { s.body, s.chunked = big(t), true }, ReasonJWKSFetchFailed},
+		{"status 500", func(s *rjServer) { s.status = 500 }, ReasonJWKSFetchFailed},
+		{"not JSON", func(s *rjServer) { s.body = []byte("<html>") }, ReasonJWKSFetchFailed},
+		{"two keys members", func(s *rjServer) { s.body = []byte(`{"keys":[],"keys":[]}`) }, ReasonJWKSFetchFailed},
+		{"empty set", func(s *rjServer) { s.body = []byte(`{"keys":[]}`) }, ReasonJWKSNoUsableKey},
+		{"only bad keys", func(s *rjServer) { s.body = []byte(`{"keys":[{"kty":"EC","crv":"P-256","x":"AA","y":"AA"}]}`) }, ReasonJWKSNoUsableKey},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -312,7 +314,7 @@ func TestRemoteJWKSKeepsKeysOnFailure(t *testing.T) {
 			if got := r.refreshAt().Sub(clock.Now()); got != time.Minute {
 				t.Errorf("retry in %v, want MinRefresh", got)
 			}
-			if !strings.Contains(log.String(), `"event":"store_unavailable"`) || !strings.Contains(log.String(), ReasonJWKSFetchFailed) {
+			if !strings.Contains(log.String(), `"event":"store_unavailable"`) || !strings.Contains(log.String(), `"reason":"`+tt.reason+`"`) {
 				t.Errorf("audit log %q", log.String())
 			}
 		})
