@@ -144,7 +144,7 @@ type Config struct {
 
 var knownAlgs = [...]string{
 	jose.RS256, jose.RS384, jose.RS512, jose.PS256, jose.PS384, jose.PS512,
-	jose.ES256, jose.ES384, jose.ES512, jose.EdDSA, jose.HS256, jose.HS384, jose.HS512,
+	jose.ES256, jose.ES384, jose.ES512, jose.EdDSA, jose.HS256, jose.HS384, jose.HS512, jose.Ed25519,
 }
 
 // asymmetricAlgs is the default allowlist of a key source that does not
