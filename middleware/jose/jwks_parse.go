@@ -353,8 +353,11 @@ func parseSetKey(raw []byte, o ParseOptions) (*Key, *SkippedKey) {
 			return skip(SkipKeyOpsNoVerify, "key_ops does not contain \"verify\"")
 		}
 	}
-	if f.Kty == nil {
+	switch {
+	case f.Kty == nil:
 		return skip(SkipUnsupportedKty, "no kty")
+	case *f.Kty != "RSA" && *f.Kty != "EC" && *f.Kty != "OKP" && *f.Kty != "oct":
+		return skip(SkipUnsupportedKty, "kty is not RSA, EC or OKP")
 	}
 	alg := ""
 	if f.Alg != nil {
