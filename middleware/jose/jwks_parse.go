@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math/big"
 	"strconv"
 	"strings"
@@ -87,6 +88,10 @@ type SkippedKey struct {
 	// Threat is set when publishing the key is itself a security incident:
 	// it carries a private member (see SkipPrivateMember, SkipSymmetricKey).
 	Threat bool
+
+	// content names a key without kid by its text, so that a RemoteJWKS
+	// reports each such key once.
+	content uint64
 }
 
 func (s SkippedKey) String() string {
@@ -255,6 +260,11 @@ func parseJWKS(data []byte, o ParseOptions) ([]*Key, []SkippedKey, error) {
 		}
 		if s != nil {
 			s.Index = i
+			if s.KID == "" {
+				h := fnv.New64a()
+				h.Write(raw)
+				s.content = h.Sum64()
+			}
 			skipped = append(skipped, *s)
 			continue
 		}

@@ -139,7 +139,11 @@ type remoteKeys struct {
 }
 
 // skipID names a set-aside key for reporting it once.
-type skipID struct{ kid, reason string }
+// A key without kid is named by its content instead.
+type skipID struct {
+	kid, reason string
+	content     uint64
+}
 
 // fetchCall is one fetch that concurrent callers share.
 type fetchCall struct {
@@ -487,7 +491,7 @@ func (r *RemoteJWKS) newlySkippedLocked(skipped []SkippedKey) []SkippedKey {
 	var fresh []SkippedKey
 	now := make(map[skipID]bool, len(skipped))
 	for _, s := range skipped {
-		id := skipID{s.KID, s.Reason}
+		id := skipID{s.KID, s.Reason, s.content}
 		if !r.reported[id] && !now[id] {
 			fresh = append(fresh, s)
 		}
