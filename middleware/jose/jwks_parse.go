@@ -353,10 +353,12 @@ func parseSetKey(raw []byte, o ParseOptions) (*Key, *SkippedKey) {
 			return skip(SkipMalformed, "\"key_ops\" is not an array of strings")
 		}
 		verify := false
-		for i, op := range f.KeyOps {
-			if containsAlg(f.KeyOps[:i], op) {
+		ops := make(map[string]bool, len(f.KeyOps))
+		for _, op := range f.KeyOps {
+			if ops[op] {
 				return skip(SkipMalformed, "\"key_ops\" has a duplicate value")
 			}
+			ops[op] = true
 			verify = verify || op == "verify"
 		}
 		if !verify {
