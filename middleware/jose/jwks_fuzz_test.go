@@ -40,7 +40,7 @@ func FuzzParseJWKSKeyByKey(f *testing.F) {
 	}
 	algs := []string{RS256, ES256, ES384, ES512, Ed25519, HS256}
 	f.Fuzz(func(t *testing.T, data []byte, symmetric bool) {
-		o, err := ParseOptions{Algorithms: algs, Symmetric: symmetric}.check()
+		o, err := ParseOptions{Algorithms: algs, Symmetric: symmetric}.check("fuzz")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -176,15 +176,9 @@ func (sc *jsonScanner) eat(c byte) bool {
 
 // name reads `"name" :` and returns the name unescaped.
 func (sc *jsonScanner) name() (string, error) {
-	sc.ws()
-	start := sc.i
-	if err := sc.str(); err != nil {
+	tok, err := sc.rawName()
+	if err != nil {
 		return "", err
-	}
-	tok := sc.s[start:sc.i]
-	sc.ws()
-	if !sc.eat(':') {
-		return "", errJSONSyntax
 	}
 	var name string
 	if err := json.Unmarshal(tok, &name); err != nil {

@@ -162,36 +162,37 @@ func algKeyType(alg string) string {
 	return ""
 }
 
-// check validates o and returns it with its defaults.
-func (o ParseOptions) check() (ParseOptions, error) {
+// check validates o and returns it with its defaults; its errors begin with
+// "apiguard: " and who.
+func (o ParseOptions) check(who string) (ParseOptions, error) {
 	if o.MaxSize < 0 {
-		return o, fmt.Errorf("MaxSize %d is negative", o.MaxSize)
+		return o, fmt.Errorf("apiguard: %s: MaxSize %d is negative", who, o.MaxSize)
 	}
 	if o.MaxSize == 0 {
 		o.MaxSize = DefaultJWKSMaxSize
 	}
 	for _, a := range o.Algorithms {
 		if !knownAlg(a) {
-			return o, fmt.Errorf("Algorithms contains unknown algorithm %q", a)
+			return o, fmt.Errorf("apiguard: %s: Algorithms contains unknown algorithm %q", who, a)
 		}
 	}
 	byType := map[string]string{}
 	for _, a := range o.DefaultAlgs {
 		if !knownAlg(a) {
-			return o, fmt.Errorf("DefaultAlgs contains unknown algorithm %q", a)
+			return o, fmt.Errorf("apiguard: %s: DefaultAlgs contains unknown algorithm %q", who, a)
 		}
 		if !containsAlg(o.Algorithms, a) {
-			return o, fmt.Errorf("DefaultAlgs contains %q, which is not in Algorithms", a)
+			return o, fmt.Errorf("apiguard: %s: DefaultAlgs contains %q, which is not in Algorithms", who, a)
 		}
 		t := algKeyType(a)
 		if prev, dup := byType[t]; dup && prev != a {
-			return o, fmt.Errorf("DefaultAlgs contains %q and %q, both for %s keys", prev, a, t)
+			return o, fmt.Errorf("apiguard: %s: DefaultAlgs contains %q and %q, both for %s keys", who, prev, a, t)
 		}
 		byType[t] = a
 	}
 	for kid, a := range o.KeyAlgs {
 		if !knownAlg(a) {
-			return o, fmt.Errorf("KeyAlgs[%q] is unknown algorithm %q", kid, a)
+			return o, fmt.Errorf("apiguard: %s: KeyAlgs[%q] is unknown algorithm %q", who, kid, a)
 		}
 	}
 	return o, nil
@@ -217,9 +218,8 @@ func containsAlg(list []string, alg string) bool {
 // names it, so fix o.DefaultAlgs or o.KeyAlgs), or when no key is usable.
 // skipped is returned with the last three.
 func ParseJWKSWith(data []byte, o ParseOptions) (keys []*Key, skipped []SkippedKey, err error) {
-	o, err = o.check()
-	if err != nil {
-		return nil, nil, fmt.Errorf("apiguard: ParseJWKSWith: %w", err)
+	if o, err = o.check("ParseJWKSWith"); err != nil {
+		return nil, nil, err
 	}
 	keys, skipped, err = parseJWKS(data, o)
 	if err != nil {
@@ -581,7 +581,7 @@ func ParseJWKS(data []byte) ([]*Key, error) {
 // configured algorithms and reports each set-aside key with its kid and
 // reason.
 func ParseJWKSLenient(data []byte) ([]*Key, []error) {
-	o, _ := ParseOptions{Symmetric: true}.check()
+	o, _ := ParseOptions{Symmetric: true}.check("ParseJWKSLenient")
 	keys, skipped, err := parseJWKS(data, o)
 	if err != nil {
 		return nil, []error{err}

@@ -198,9 +198,9 @@ func NewRemoteJWKS(ctx context.Context, cfg RemoteJWKSConfig) (*RemoteJWKS, erro
 		cfg.Now = time.Now
 	}
 	opts, err := ParseOptions{Algorithms: cfg.Algorithms, DefaultAlgs: cfg.DefaultAlgs, KeyAlgs: cfg.KeyAlgs,
-		MaxSize: int(min(cfg.MaxResponseSize, 1<<31-1))}.check()
+		MaxSize: int(min(cfg.MaxResponseSize, 1<<31-1))}.check("NewRemoteJWKS")
 	if err != nil {
-		return nil, fmt.Errorf("apiguard: NewRemoteJWKS: %w", err)
+		return nil, err
 	}
 	r := &RemoteJWKS{
 		url:             cfg.URL,

@@ -485,6 +485,9 @@ func TestNewRemoteJWKSConfig(t *testing.T) {
 		{"LookupTimeout", func(c *RemoteJWKSConfig) { c.LookupTimeout = -1 }},
 		{"MaxResponseSize", func(c *RemoteJWKSConfig) { c.MaxResponseSize = -1 }},
 		{"URL", func(c *RemoteJWKSConfig) { c.URL = "http://idp.example/" }},
+		{"Algorithms", func(c *RemoteJWKSConfig) { c.Algorithms = []string{RS256, "none"} }},
+		{"DefaultAlgs", func(c *RemoteJWKSConfig) { c.Algorithms, c.DefaultAlgs = []string{RS256}, []string{PS256} }},
+		{"KeyAlgs", func(c *RemoteJWKSConfig) { c.KeyAlgs = map[string]string{"k": "RSA-OAEP"} }},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := RemoteJWKSConfig{URL: "https://idp.invalid/jwks"}
