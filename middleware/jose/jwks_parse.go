@@ -21,10 +21,6 @@ import (
 // every verification more than it protects.
 const MaxRSABits = 8192
 
-// DefaultJWKSMaxSize is the largest JWK Set document ParseJWKSWith reads
-// when ParseOptions.MaxSize is zero.
-const DefaultJWKSMaxSize = 1 << 20
-
 // Why a key of a set was set aside (SkippedKey.Reason). The values are
 // stable reason codes.
 const (
@@ -126,7 +122,8 @@ type ParseOptions struct {
 	// local configuration, never for one fetched from a URL. Default false:
 	// an oct key is set aside (SkipSymmetricKey).
 	Symmetric bool
-	// MaxSize caps the document, in bytes. Default DefaultJWKSMaxSize.
+	// MaxSize caps the document, in bytes. Default
+	// DefaultJWKSMaxResponseSize (1 MiB), the cap of a RemoteJWKS.
 	MaxSize int
 }
 
@@ -169,7 +166,7 @@ func (o ParseOptions) check(who string) (ParseOptions, error) {
 		return o, fmt.Errorf("apiguard: %s: MaxSize %d is negative", who, o.MaxSize)
 	}
 	if o.MaxSize == 0 {
-		o.MaxSize = DefaultJWKSMaxSize
+		o.MaxSize = DefaultJWKSMaxResponseSize
 	}
 	for _, a := range o.Algorithms {
 		if !knownAlg(a) {
