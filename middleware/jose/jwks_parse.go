@@ -25,8 +25,9 @@ const MaxRSABits = 8192
 // stable reason codes.
 const (
 	// SkipMalformed: the member is not a strict JSON object (not an object,
-	// a duplicate member name, invalid UTF-8, too large or too deep), or a
-	// member has the wrong type or is not canonical base64url.
+	// a duplicate member name, invalid UTF-8, over 64 KiB or nested deeper
+	// than 16), or a member has the wrong type or is not canonical
+	// base64url.
 	SkipMalformed = "malformed"
 	// SkipPrivateMember: the key carries a private member (d, p, q, dp, dq,
 	// qi, oth). Publishing it is a leak: SkippedKey.Threat is set.
