@@ -223,19 +223,29 @@ func ParseJWKSWith(data []byte, o ParseOptions) (keys []*Key, skipped []SkippedK
 	if err != nil {
 		return nil, nil, err
 	}
-	var ambiguous []string
-	for _, s := range skipped {
-		if s.Reason == SkipAmbiguousAlg {
-			ambiguous = append(ambiguous, strconv.Quote(s.KID))
-		}
-	}
-	if len(ambiguous) > 0 {
-		return nil, skipped, fmt.Errorf("apiguard: JWKS: key %s has no alg and several allowed algorithms fit it: set DefaultAlgs or KeyAlgs", strings.Join(ambiguous, ", "))
+	if err := ambiguityError("ParseJWKSWith", skipped); err != nil {
+		return nil, skipped, err
 	}
 	if len(keys) == 0 {
 		return nil, skipped, fmt.Errorf("apiguard: JWKS has no usable key (%d set aside)", len(skipped))
 	}
 	return keys, skipped, nil
+}
+
+// ambiguityError is the construction error of a set whose keys without alg
+// several allowed algorithms fit (SkipAmbiguousAlg), naming them; nil when
+// there is none.
+func ambiguityError(who string, skipped []SkippedKey) error {
+	var kids []string
+	for _, s := range skipped {
+		if s.Reason == SkipAmbiguousAlg {
+			kids = append(kids, strconv.Quote(s.KID))
+		}
+	}
+	if len(kids) == 0 {
+		return nil
+	}
+	return fmt.Errorf("apiguard: %s: key %s has no alg and several of Algorithms fit it: set DefaultAlgs or KeyAlgs", who, strings.Join(kids, ", "))
 }
 
 // parseJWKS is ParseJWKSWith for checked options, without the set-level

@@ -218,15 +218,9 @@ func NewRemoteJWKS(ctx context.Context, cfg RemoteJWKSConfig) (*RemoteJWKS, erro
 	}
 	r.ctx, r.cancel = context.WithCancel(ctx)
 	r.wait(r.startFetch(), nil, nil)
-	var ambiguous []string
-	for _, s := range r.Skipped() {
-		if s.Reason == SkipAmbiguousAlg {
-			ambiguous = append(ambiguous, strconv.Quote(s.KID))
-		}
-	}
-	if len(ambiguous) > 0 {
+	if err := ambiguityError("NewRemoteJWKS", r.Skipped()); err != nil {
 		r.Close()
-		return nil, fmt.Errorf("apiguard: NewRemoteJWKS: key %s has no alg and several of Algorithms fit it: set DefaultAlgs or KeyAlgs", strings.Join(ambiguous, ", "))
+		return nil, err
 	}
 	r.wg.Add(1)
 	go r.loop()
