@@ -144,7 +144,7 @@ type Config struct {
 
 var knownAlgs = [...]string{
 	jose.RS256, jose.RS384, jose.RS512, jose.PS256, jose.PS384, jose.PS512,
-	jose.ES256, jose.ES384, jose.ES512, jose.EdDSA, jose.HS256, jose.HS384, jose.HS512,
+	jose.ES256, jose.ES384, jose.ES512, jose.EdDSA, jose.HS256, jose.HS384, jose.HS512, jose.Ed25519,
 }
 
 // asymmetricAlgs is the default allowlist of a key source that does not
@@ -350,7 +350,7 @@ func (a *Authenticator) setKeys(cfg *Config) error {
 	}
 	if cfg.JWKSURL != "" {
 		// Last: nothing after it can fail, so the client never leaks.
-		r, err := jose.NewRemoteJWKS(context.Background(), jose.RemoteJWKSConfig{URL: cfg.JWKSURL, Audit: cfg.Audit})
+		r, err := jose.NewRemoteJWKS(context.Background(), jose.RemoteJWKSConfig{URL: cfg.JWKSURL, Audit: cfg.Audit, Algorithms: cfg.Algorithms})
 		if err != nil {
 			return fmt.Errorf("apiguard: Config.JWKSURL %q: %w", redactURL(cfg.JWKSURL), err)
 		}
