@@ -58,7 +58,8 @@ type IdentityConfig struct {
 	TrustedProxies []string
 	// Secret keys the client-key HMAC; at least MinSecretLen bytes. Default
 	// (nil): random per process, so keys differ between instances; Warning
-	// then says so. Instances sharing a Redis store must share the secret.
+	// then says so. Instances sharing a Redis store must share the secret:
+	// redisstore.SharedSecret (package ratelimit/redisstore) gives them one.
 	Secret []byte
 	// IPv6Prefix is the length of the IPv6 network treated as one client,
 	// 1 to 128. Default 64 (one customer site).
@@ -125,6 +126,16 @@ func NewIdentifier(c IdentityConfig) (*Identifier, error) {
 		return &hasher{mac: hmac.New(sha256.New, secret), buf: make([]byte, 0, 17+maxUA)}
 	}
 	return id, nil
+}
+
+// MustNewIdentifier is NewIdentifier for literal configuration: it panics on
+// an error.
+func MustNewIdentifier(c IdentityConfig) *Identifier {
+	id, err := NewIdentifier(c)
+	if err != nil {
+		panic(err)
+	}
+	return id
 }
 
 // Warning returns a message for the operator when the configuration is
@@ -308,13 +319,13 @@ func (id *Identifier) identityOf(r *http.Request) Identity {
 	return id.Identify(r)
 }
 
-// clientKey sets *key to the client key of r.
-func (id *Identifier) clientKey(r *http.Request, key *[32]byte) {
+// clientKey returns the client key of r, from the context when an
+// Identifier Handler put the identity there.
+func (id *Identifier) clientKey(r *http.Request) [32]byte {
 	if p, ok := r.Context().Value(identityCtxKey).(*Identity); ok && p != nil {
-		*key = p.Key
-		return
+		return p.Key
 	}
 	var ident Identity
 	id.identify(r, &ident)
-	*key = ident.Key
+	return ident.Key
 }

@@ -2,13 +2,13 @@ package ratelimit
 
 import (
 	"context"
+	"strings"
 	"encoding/binary"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-	"unsafe"
 )
 
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -140,8 +140,8 @@ func TestMemoryConcurrentExact(t *testing.T) {
 	}
 }
 
-// The lock-free path stays exact while other keys are inserted and evicted
-// in the same shard: 1,000 goroutines on one key, each also adding a new
+// Decisions stay exact while other keys are inserted and evicted in the same
+// shard: 1,000 goroutines on one key, each also adding a new
 // key, in a store far too small for them all.
 func TestMemoryConcurrentExactUnderChurn(t *testing.T) {
 	s, _ := NewMemoryStore(MemoryOptions{MaxKeys: 16, Shards: 1})
@@ -193,49 +193,80 @@ func TestMemoryCap(t *testing.T) {
 	}
 }
 
-// The shards' value slabs stay consistent and bounded under churn: every
-// tracked key owns one slot, freed slots are zero and reused, and a slab
-// never outgrows the shard's share of the cap.
-func TestMemorySlabsUnderChurn(t *testing.T) {
-	if sz := unsafe.Sizeof(shard[*tatEntry]{}); sz != 64 {
-		t.Errorf("a shard is %d bytes, not one cache line", sz)
-	}
-	s, _ := NewMemoryStore(MemoryOptions{MaxKeys: 64, Shards: 2})
+// Refused requests and reports (n = 0) never create an entry: a flood of
+// them cannot evict the keys being limited.
+func TestMemoryOnlyAllowedRequestsWrite(t *testing.T) {
+	s, _ := NewMemoryStore(MemoryOptions{MaxKeys: 8, Shards: 1})
 	ctx := context.Background()
-	short := Limit{Rate: 5, Period: time.Millisecond * 5}
-	for i := uint64(0); i < 50_000; i++ {
-		now := t0.Add(time.Duration(i) * time.Microsecond)
-		_, _ = s.Allow(ctx, key(1000+i%700), short, now, 1)
+	tests := []struct {
+		name string
+		l    Limit
+		n    int
+	}{
+		{"report", Limit{Rate: 1, Period: time.Hour}, 0},
+		{"refused", Limit{Rate: 1, Period: time.Hour, Burst: 1}, 2},
 	}
-	// Once everything has expired, a new key reclaims several slots at once
-	// and reuses one: the others wait on the free list.
-	_, _ = s.Allow(ctx, key(1), short, t0.Add(time.Hour), 1)
-	_, _ = s.Allow(ctx, key(2), short, t0.Add(time.Hour), 1)
-	free := 0
-	for si := range s.t.shards {
-		free += len(s.t.shards[si].free)
-	}
-	if free == 0 {
-		t.Fatal("no slot was freed: the test does not exercise the free list")
-	}
-	for si := range s.t.shards {
-		sh := &s.t.shards[si]
-		if len(sh.vals) > s.t.perShard || len(sh.vals) != len(sh.m)+len(sh.free) {
-			t.Fatalf("shard %d: %d slots, %d keys, %d free, cap %d", si, len(sh.vals), len(sh.m), len(sh.free), s.t.perShard)
-		}
-		owner := make(map[int32]bool)
-		for _, i := range sh.m {
-			if owner[i] {
-				t.Fatalf("shard %d: slot %d owned twice", si, i)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for i := uint64(0); i < 100; i++ {
+				d, err := s.Allow(ctx, key(500+i), tt.l, t0, tt.n)
+				if err != nil || (tt.n > 0 && d.Allowed) {
+					t.Fatalf("Allow: %+v %v", d, err)
+				}
 			}
-			owner[i] = true
-		}
-		for _, i := range sh.free {
-			if owner[i] || sh.vals[i] != nil {
-				t.Fatalf("shard %d: free slot %d is owned or not nil", si, i)
+			if n := s.Len(); n != 0 {
+				t.Fatalf("%d entries created", n)
 			}
-			owner[i] = true
-		}
+		})
+	}
+}
+
+// A full shard with nothing expired evicts the sampled entry closest to a
+// full budget (the earliest TAT), never the one that is being limited.
+func TestMemoryEvictsEarliestTAT(t *testing.T) {
+	s, _ := NewMemoryStore(MemoryOptions{MaxKeys: evictSample, Shards: 1})
+	ctx := context.Background()
+	hourly := Limit{Rate: 1, Period: time.Hour}
+	// key 1 has spent its budget for an hour; the others for less, the
+	// earlier the smaller i.
+	if d, _ := s.Allow(ctx, key(1), hourly, t0.Add(time.Minute), 1); !d.Allowed {
+		t.Fatal("first request refused")
+	}
+	for i := uint64(2); i <= evictSample; i++ {
+		_, _ = s.Allow(ctx, key(i), hourly, t0.Add(time.Duration(i)*time.Second), 1)
+	}
+	_, _ = s.Allow(ctx, key(100), hourly, t0.Add(time.Hour), 1) // full: one goes
+	if n := s.Len(); n != evictSample {
+		t.Fatalf("%d keys after an eviction, want %d", n, evictSample)
+	}
+	if d, _ := s.Allow(ctx, key(1), hourly, t0.Add(time.Hour), 0); d.Remaining != 0 {
+		t.Fatal("the key with the latest TAT was evicted")
+	}
+	if d, _ := s.Allow(ctx, key(2), hourly, t0.Add(time.Hour), 0); d.Remaining != 1 {
+		t.Fatal("the key with the earliest TAT was kept")
+	}
+}
+
+func TestMemoryAllowErrors(t *testing.T) {
+	s, _ := NewMemoryStore(MemoryOptions{})
+	tests := []struct {
+		name string
+		l    Limit
+		n    int
+		want string
+	}{
+		{"zero rate", Limit{Period: time.Second}, 1, "Limit.Rate 0"},
+		{"zero period", Limit{Rate: 1}, 1, "Limit.Period 0s"},
+		{"negative burst", Limit{Rate: 1, Period: time.Second, Burst: -2}, 1, "Limit.Burst -2"},
+		{"too fine", Limit{Rate: 10_000_000, Period: time.Millisecond}, 1, "finer than one request per microsecond"},
+		{"negative n", PerSecond(1), -1, "n must not be negative"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := s.Allow(context.Background(), key(1), tt.l, t0, tt.n); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want one containing %q", err, tt.want)
+			}
+		})
 	}
 }
 
@@ -260,70 +291,6 @@ func TestMemoryReclaimsExpiredFirst(t *testing.T) {
 	}
 	if d, _ := s.Allow(ctx, key(1), long, later, 1); d.Allowed {
 		t.Fatal("the limited key was evicted while expired keys were available")
-	}
-}
-
-// A request that found an entry through the lock-free index just before the
-// entry was reclaimed must not be counted on the orphan: it goes back to the
-// shard map, so a key gets exactly its budget across a reclamation.
-func TestMemoryReclaimedEntryTakesNoUpdate(t *testing.T) {
-	s, _ := NewMemoryStore(MemoryOptions{MaxKeys: 8, Shards: 1})
-	ctx := context.Background()
-	hourly := Limit{Rate: 1, Period: time.Hour}
-	k := key(1)
-	if d, _ := s.Allow(ctx, k, hourly, t0, 1); !d.Allowed {
-		t.Fatal("first request refused")
-	}
-	later := t0.Add(2 * time.Hour) // k's entry has expired
-	stale := s.slot(&k).Load()     // a request reads the index...
-	if stale == nil || stale.key != k {
-		t.Fatal("the entry is not in the index")
-	}
-	for i := uint64(2); i <= 9; i++ { // ...while new keys reclaim k's entry
-		_, _ = s.Allow(ctx, key(i), hourly, later, 1)
-	}
-	if s.slot(&k).Load() == stale {
-		t.Error("the reclaimed entry is still in the index")
-	}
-	allowed := 0
-	T := int64(hourly.interval())
-	var d Decision
-	if update(stale, &d, &hourly, T, T, later.UnixNano(), 1) && d.Allowed {
-		allowed++ // the stale request counted on the orphan
-	}
-	for range 2 {
-		if d, _ := s.Allow(ctx, k, hourly, later, 1); d.Allowed {
-			allowed++
-		}
-	}
-	if allowed != 1 {
-		t.Fatalf("%d requests allowed within an hour at 1/h", allowed)
-	}
-}
-
-// The lock-free index places keys by a hash drawn per store: the same keys
-// land in different places in two stores (an attacker who learns one
-// layout, or shapes keys through a KeyFunc, cannot aim at a place), and
-// keys differing in any one word spread out.
-func TestMemoryIndexSeeded(t *testing.T) {
-	a, _ := NewMemoryStore(MemoryOptions{})
-	b, _ := NewMemoryStore(MemoryOptions{})
-	place := func(s *MemoryStore, k *[32]byte) uintptr {
-		return uintptr(unsafe.Pointer(s.slot(k))) - uintptr(unsafe.Pointer(&s.index[0]))
-	}
-	for w := 0; w < 32; w += 4 {
-		same, seen := 0, map[uintptr]bool{}
-		for i := range 64 {
-			var k [32]byte
-			k[w] = byte(i) // keys differing in word w/4 only
-			seen[place(a, &k)] = true
-			if place(a, &k) == place(b, &k) {
-				same++
-			}
-		}
-		if same > 8 || len(seen) < 48 {
-			t.Errorf("word %d: %d of 64 keys in the same place in two stores, %d distinct places", w/4, same, len(seen))
-		}
 	}
 }
 
