@@ -208,4 +208,3 @@ func TestGuardTokenHandler(t *testing.T) {
 		t.Fatal("still locked after the lockout")
 	}
 }
-

@@ -46,17 +46,16 @@ type guardEntry struct {
 // expiry is when the entry stops holding information.
 func (e guardEntry) expiry() int64 { return max(e.tat, e.lockUntil, e.offExpire) }
 
-// fail counts one failure at now; at the limit (the last unit taken) it
+// fail counts one failure at now under a limit of params T and tau; at the limit (the last unit taken) it
 // locks, and returns the lockout's length. The Redis guard store runs the
 // same arithmetic in Lua.
-func (e *guardEntry) fail(l Limit, p Lockout, now int64) time.Duration {
+func (e *guardEntry) fail(T, tau int64, p Lockout, now int64) time.Duration {
 	if e.lockUntil > now {
 		return 0
 	}
 	if e.offExpire <= now {
 		e.offences = 0
 	}
-	T, tau := int64(l.Interval()), int64(l.Tolerance())
 	tat := max(e.tat, now) + T
 	if tat-now <= tau-T { // a unit is left after this one
 		e.tat = tat
@@ -72,10 +71,39 @@ func (e *guardEntry) fail(l Limit, p Lockout, now int64) time.Duration {
 	return d
 }
 
-// GuardMemoryStore is an in-process GuardStore, sharded and bounded with the
-// invariants of MemoryStore (an entry past its expiry holds no information
-// and may be dropped; a full shard reclaims or evicts among a sample). Safe
-// for concurrent use.
+// makeRoom is called, with the shard locked, before a new key goes into a
+// full shard. Among the first evictSample entries of a map iteration (which
+// Go starts at a random place) it drops those that have expired at now;
+// when none has, it drops the sampled entry that expires first.
+func (sh *guardShard) makeRoom(now int64) {
+	var (
+		oldest    [32]byte
+		oldestExp int64
+		found     bool // a live entry was sampled
+		freed     bool
+		seen      int
+	)
+	for k, e := range sh.entries {
+		if exp := e.expiry(); exp <= now {
+			delete(sh.entries, k) // deleting during iteration is allowed
+			freed = true
+		} else if !found || exp < oldestExp {
+			oldest, oldestExp, found = k, exp, true
+		}
+		if seen++; seen >= evictSample {
+			break
+		}
+	}
+	if !freed && found {
+		delete(sh.entries, oldest)
+	}
+}
+
+// GuardMemoryStore is an in-process GuardStore, sharded and bounded like
+// MemoryStore, on a plain map per shard (it is off the hot path: it runs on
+// failures and logins only): an entry past its expiry holds no information
+// and may be dropped, and a new key in a full shard reclaims expired entries
+// among a sample, or evicts the one expiring first. Safe for concurrent use.
 type GuardMemoryStore struct {
 	shards   []guardShard
 	perShard int
@@ -117,7 +145,8 @@ func (s *GuardMemoryStore) Len() int {
 
 // Fail implements GuardStore.
 func (s *GuardMemoryStore) Fail(_ context.Context, key [32]byte, l Limit, p Lockout, now time.Time) (time.Duration, error) {
-	if err := l.Validate(); err != nil {
+	T, tau, err := l.params("Limit")
+	if err != nil {
 		return 0, err
 	}
 	ns := now.UnixNano()
@@ -126,10 +155,10 @@ func (s *GuardMemoryStore) Fail(_ context.Context, key [32]byte, l Limit, p Lock
 	defer sh.mu.Unlock()
 	e, tracked := sh.entries[key]
 	old := e
-	started := e.fail(l, p, ns)
+	started := e.fail(T, tau, p, ns)
 	if e != old {
-		if !tracked {
-			makeRoom(sh.entries, s.perShard, ns, guardEntry.expiry)
+		if !tracked && len(sh.entries) >= s.perShard {
+			sh.makeRoom(ns)
 		}
 		sh.entries[key] = e
 	}

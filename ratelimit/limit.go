@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"context"
 	"errors"
+	"math/bits"
 	"strconv"
 	"strings"
 	"time"
@@ -69,24 +70,38 @@ func (l Limit) String() string {
 
 // Validate reports why l cannot be used, naming the field and its value.
 // Stores call it on every decision.
-func (l Limit) Validate() error { return l.check("Limit") }
+func (l Limit) Validate() error {
+	_, _, err := l.params("Limit")
+	return err
+}
 
 // check is Validate with the limit's name in the configuration, such as
 // "Config.Limit", for the error.
 func (l Limit) check(name string) error {
+	_, _, err := l.params(name)
+	return err
+}
+
+// params validates l and returns its GCRA emission interval T (Interval)
+// and tolerance tau (Tolerance) in ns, computed once for a decision.
+func (l Limit) params(name string) (T, tau int64, err error) {
 	switch {
 	case l.Rate <= 0:
-		return errors.New("ratelimit: " + name + ".Rate " + strconv.Itoa(l.Rate) + " must be positive")
+		return 0, 0, errors.New("ratelimit: " + name + ".Rate " + strconv.Itoa(l.Rate) + " must be positive")
 	case l.Period <= 0:
-		return errors.New("ratelimit: " + name + ".Period " + l.Period.String() + " must be positive")
+		return 0, 0, errors.New("ratelimit: " + name + ".Period " + l.Period.String() + " must be positive")
 	case l.Burst < 0:
-		return errors.New("ratelimit: " + name + ".Burst " + strconv.Itoa(l.Burst) + " must not be negative")
-	case l.Interval() < time.Microsecond:
-		return errors.New("ratelimit: " + name + " " + l.String() + " is finer than one request per microsecond")
-	case int64(l.burst())*int64(l.Interval()) > int64(100*365*24*time.Hour):
-		return errors.New("ratelimit: " + name + " " + l.String() + " spans more than a century")
+		return 0, 0, errors.New("ratelimit: " + name + ".Burst " + strconv.Itoa(l.Burst) + " must not be negative")
 	}
-	return nil
+	T = int64(l.Period) / int64(l.Rate)
+	if T < int64(time.Microsecond) {
+		return 0, 0, errors.New("ratelimit: " + name + " " + l.String() + " is finer than one request per microsecond")
+	}
+	hi, lo := bits.Mul64(uint64(l.burst()), uint64(T))
+	if hi != 0 || lo > uint64(100*365*24*time.Hour) {
+		return 0, 0, errors.New("ratelimit: " + name + " " + l.String() + " spans more than a century")
+	}
+	return T, int64(lo), nil
 }
 
 func (l Limit) burst() int {
@@ -134,10 +149,9 @@ type Store interface {
 var errCount = errors.New("ratelimit: Allow: n must not be negative")
 
 // gcra decides n requests at now (unix ns) against a key's stored TAT (unix
-// ns, 0 when none) under a valid limit l. It returns the decision and, when
-// the requests are allowed, the TAT to store.
-func gcra(l Limit, tat, now int64, n int) (Decision, int64) {
-	T, tau := int64(l.Interval()), int64(l.Tolerance())
+// ns, 0 when none) under a limit l whose params are T and tau. It returns
+// the decision and, when the requests are allowed, the TAT to store.
+func gcra(l Limit, T, tau, tat, now int64, n int) (Decision, int64) {
 	tat = max(tat, now)
 	next := tat + int64(n)*T
 	if allowAt := next - tau; allowAt > now {

@@ -2,9 +2,9 @@ package ratelimit
 
 import (
 	"context"
-	"strings"
 	"encoding/binary"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -270,6 +270,127 @@ func TestMemoryAllowErrors(t *testing.T) {
 	}
 }
 
+// checkTable fails t unless every shard of s keeps the table invariants
+// (see MemoryStore): its count is the number of used slots, within the cap,
+// at most half the slots; every key is found where find looks, with no free
+// slot between its home and itself; no key is held twice.
+func checkTable(t *testing.T, s *MemoryStore) {
+	t.Helper()
+	for si := range s.shards {
+		sh := &s.shards[si]
+		used, seen := 0, map[[32]byte]bool{}
+		for i := range sh.slots {
+			e := &sh.slots[i]
+			if e.tat == 0 {
+				if e.key != ([32]byte{}) {
+					t.Fatalf("shard %d: free slot %d keeps a key", si, i)
+				}
+				continue
+			}
+			used++
+			if seen[e.key] {
+				t.Fatalf("shard %d: key held twice", si)
+			}
+			seen[e.key] = true
+			for j := sh.home(&e.key); j != uint64(i); j = (j + 1) & sh.mask {
+				if sh.slots[j].tat == 0 {
+					t.Fatalf("shard %d: free slot %d between the home %d of the key at %d", si, j, sh.home(&e.key), i)
+				}
+			}
+			if got, ok := sh.find(&e.key); !ok || got != uint64(i) {
+				t.Fatalf("shard %d: key at %d found at %d, %v", si, i, got, ok)
+			}
+		}
+		if used != sh.n || sh.n > s.perShard || 2*sh.n > len(sh.slots) {
+			t.Fatalf("shard %d: %d used slots, count %d, cap %d, %d slots", si, used, sh.n, s.perShard, len(sh.slots))
+		}
+	}
+}
+
+// The tables stay consistent under churn, whatever removals shift back:
+// keys crowded onto a few home slots (only their first bytes differ in
+// bits the home ignores), keys expiring at different times, evictions of
+// live keys and reclamation of expired ones.
+func TestMemoryTableUnderChurn(t *testing.T) {
+	tests := []struct {
+		name  string
+		key   func(i uint64) [32]byte
+		limit Limit
+	}{
+		{"spread keys", key, Limit{Rate: 5, Period: 5 * time.Millisecond}},
+		{"crowded homes", func(i uint64) [32]byte {
+			k := key(i)
+			k[0] &= 0x3 // four home slots per shard at most
+			k[8] = byte(i)
+			k[9] = byte(i >> 8)
+			return k
+		}, Limit{Rate: 5, Period: 5 * time.Millisecond}},
+		{"live keys evicted", key, Limit{Rate: 1, Period: time.Hour}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, _ := NewMemoryStore(MemoryOptions{MaxKeys: 64, Shards: 2})
+			ctx := context.Background()
+			for i := uint64(0); i < 20_000; i++ {
+				now := t0.Add(time.Duration(i) * time.Microsecond)
+				if _, err := s.Allow(ctx, tt.key(1000+i%700), tt.limit, now, 1); err != nil {
+					t.Fatal(err)
+				}
+				if i%997 == 0 {
+					checkTable(t, s)
+				}
+			}
+			checkTable(t, s)
+			// once everything has expired, new keys reclaim several at once
+			for i := uint64(0); i < 10; i++ {
+				_, _ = s.Allow(ctx, tt.key(i), tt.limit, t0.Add(2*time.Hour), 1)
+			}
+			checkTable(t, s)
+			if n := s.Len(); n < 10 || n > s.MaxKeys() {
+				t.Fatalf("%d keys after reclamation, cap %d", n, s.MaxKeys())
+			}
+		})
+	}
+}
+
+// Without evictions the store decides exactly as a plain map of TATs does,
+// for every key and at every step, even when keys share home slots.
+func TestMemoryMatchesModel(t *testing.T) {
+	s, _ := NewMemoryStore(MemoryOptions{MaxKeys: 4096, Shards: 1})
+	model := map[[32]byte]int64{}
+	l := Limit{Rate: 3, Period: 30 * time.Millisecond}
+	ctx := context.Background()
+	for i := uint64(0); i < 50_000; i++ {
+		k := key((i * 7919) % 300)
+		k[0] &= 0x1f // crowd the homes
+		now := t0.Add(time.Duration(i) * time.Microsecond * 3)
+		n := int(i % 3) // reports, single and double requests
+		want, next := gcraModel(l, model[k], now.UnixNano(), n)
+		if want.Allowed && n > 0 {
+			model[k] = next
+		}
+		got, err := s.Allow(ctx, k, l, now, n)
+		if err != nil || got != want {
+			t.Fatalf("step %d: store %+v %v, model %+v", i, got, err, want)
+		}
+	}
+	checkTable(t, s)
+}
+
+// gcraModel is the textbook GCRA, written apart from gcra on purpose.
+func gcraModel(l Limit, tat, now int64, n int) (Decision, int64) {
+	T := int64(l.Period) / int64(l.Rate)
+	tau := int64(l.burst()) * T
+	if tat < now {
+		tat = now
+	}
+	next := tat + int64(n)*T
+	if next-tau > now {
+		return Decision{Limit: l, RetryAfter: time.Duration(next - tau - now), ResetAfter: time.Duration(tat - now), Remaining: int((tau - (tat - now)) / T)}, tat
+	}
+	return Decision{Allowed: true, Limit: l, ResetAfter: time.Duration(next - now), Remaining: int((tau - (next - now)) / T)}, next
+}
+
 // Expired entries are reclaimed before live ones are evicted.
 func TestMemoryReclaimsExpiredFirst(t *testing.T) {
 	s, _ := NewMemoryStore(MemoryOptions{MaxKeys: 8, Shards: 1})
@@ -291,6 +412,15 @@ func TestMemoryReclaimsExpiredFirst(t *testing.T) {
 	}
 	if d, _ := s.Allow(ctx, key(1), long, later, 1); d.Allowed {
 		t.Fatal("the limited key was evicted while expired keys were available")
+	}
+	// A full shard of expired keys: one new key reclaims every sampled one.
+	full, _ := NewMemoryStore(MemoryOptions{MaxKeys: evictSample, Shards: 1})
+	for i := uint64(0); i < evictSample; i++ {
+		_, _ = full.Allow(ctx, key(200+i), short, t0, 1)
+	}
+	_, _ = full.Allow(ctx, key(300), short, later, 1)
+	if n := full.Len(); n != 1 {
+		t.Fatalf("%d keys after a new key met %d expired ones, want 1", n, evictSample)
 	}
 }
 

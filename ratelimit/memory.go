@@ -25,7 +25,7 @@ type MemoryOptions struct {
 	// DefaultMaxKeys. It is rounded down to a multiple of the shard count
 	// (see MemoryStore for what happens when a shard is full).
 	MaxKeys int
-	// Shards is the number of independently locked maps, rounded up to a
+	// Shards is the number of independently locked parts, rounded up to a
 	// power of two (and lowered so that each shard holds at least
 	// evictSample keys). Default 16 × GOMAXPROCS.
 	Shards int
@@ -59,70 +59,119 @@ func shardIndex(key *[32]byte, n int) int {
 	return int(binary.LittleEndian.Uint64(key[24:]) & uint64(n-1))
 }
 
-// makeRoom is called, with the shard locked, before a new key goes into a
-// shard map holding perShard keys or more. Among the first evictSample
-// entries of a map iteration (which Go starts at a random place) it drops
-// those that have expired at now; when none has, it drops the sampled entry
-// that expires first.
-func makeRoom[V any](m map[[32]byte]V, perShard int, now int64, expiry func(V) int64) {
-	if len(m) < perShard {
-		return
-	}
-	var (
-		oldest    [32]byte
-		oldestExp int64
-		found     bool // a live entry was sampled
-		freed     bool
-		seen      int
-	)
-	for k, v := range m {
-		if e := expiry(v); e <= now {
-			delete(m, k) // deleting during iteration is allowed
-			freed = true
-		} else if !found || e < oldestExp {
-			oldest, oldestExp, found = k, e, true
-		}
-		if seen++; seen >= evictSample {
-			break
-		}
-	}
-	if !freed && found {
-		delete(m, oldest)
-	}
-}
-
 // MemoryStore is an in-process GCRA Store. Safe for concurrent use.
 //
 // Its invariants, which every method keeps:
 //
-//   - A key lives in one shard, chosen by its own bits (store keys are HMAC
-//     outputs, so they are already uniformly spread); each shard is a map
-//     from key to TAT (unix ns) behind its own mutex, and every read and
-//     write of a key holds that mutex, so decisions on one key are exact
-//     under any concurrency.
+//   - A key lives in one shard, chosen by its last 8 bytes (store keys are
+//     HMAC outputs, so their bits are already uniformly spread); each shard
+//     has its own mutex, and every read and write of a key holds it, so
+//     decisions on one key are exact under any concurrency.
+//   - A shard is an open-addressed table of (key, TAT) slots, at least twice
+//     as many as the keys it may hold, so it is never more than half full.
+//     A key's home slot is given by its first 8 bytes; the key sits at home
+//     or in the first free slot after it (linear probing), with no free slot
+//     between its home and itself. A free slot has TAT 0 (a stored TAT is a
+//     unix ns time, always later). Removing a key moves later keys of the
+//     run back (backward shift), so no tombstones are needed.
 //   - A TAT at or before now holds no information: the key would be decided
 //     exactly as if it were absent. Such entries may be dropped at any time.
 //   - Only an allowed request with n > 0 writes; a refused one or a report
 //     (n = 0) never creates an entry.
 //   - A shard holds at most MaxKeys()/shards keys. A new key entering a full
-//     shard first reclaims expired entries among a sample of evictSample;
+//     shard first reclaims expired entries among the evictSample keys that
+//     follow its home slot (a random sample, as keys are spread uniformly);
 //     if none has expired, the sampled entry with the earliest TAT (the one
 //     closest to a full budget, so forgiving the least) is evicted. A new
 //     key is always tracked, so a flood of new keys never stops the store
 //     from limiting.
-//   - A decision on a tracked key allocates nothing.
+//   - Nothing is allocated after NewMemoryStore.
 type MemoryStore struct {
 	shards   []memoryShard
 	perShard int
 }
 
 type memoryShard struct {
-	mu   sync.Mutex
-	tats map[[32]byte]int64
-	_    [48]byte // one shard per cache line
+	mu    sync.Mutex
+	n     int        // keys held
+	slots []tatEntry // len a power of two, at least 2 × perShard
+	mask  uint64     // len(slots) - 1
+	_     [16]byte   // one shard per cache line
 }
 
-func tatExpiry(tat int64) int64 { return tat }
+// tatEntry is one key's GCRA state; TAT 0 marks a free slot.
+type tatEntry struct {
+	key [32]byte
+	tat int64 // unix ns
+}
+
+// home returns key's home slot.
+func (sh *memoryShard) home(key *[32]byte) uint64 {
+	return binary.LittleEndian.Uint64(key[:8]) & sh.mask
+}
+
+// find returns the slot holding key, or the free slot ending its run (where
+// it would go) and false.
+func (sh *memoryShard) find(key *[32]byte) (uint64, bool) {
+	for i := sh.home(key); ; i = (i + 1) & sh.mask {
+		if e := &sh.slots[i]; e.tat == 0 || e.key == *key {
+			return i, e.tat != 0
+		}
+	}
+}
+
+// remove frees slot i and shifts back the keys after it that may not stay
+// beyond a free slot.
+func (sh *memoryShard) remove(i uint64) {
+	sh.n--
+	for j := i; ; {
+		sh.slots[i] = tatEntry{}
+		for {
+			j = (j + 1) & sh.mask
+			if sh.slots[j].tat == 0 {
+				return
+			}
+			// The key at j may stay when its home lies cyclically in (i, j].
+			if h := sh.home(&sh.slots[j].key); (j-h)&sh.mask < (j-i)&sh.mask {
+				continue
+			}
+			sh.slots[i] = sh.slots[j]
+			i = j
+			break
+		}
+	}
+}
+
+// makeRoom is called before key is added to a full shard (see MemoryStore).
+func (sh *memoryShard) makeRoom(key *[32]byte, now int64) {
+	var (
+		expired  [evictSample][32]byte
+		nExpired int
+		oldest   [32]byte
+		oldestAt int64
+	)
+	for i, seen := sh.home(key), 0; seen < min(evictSample, sh.n); i = (i + 1) & sh.mask {
+		e := &sh.slots[i]
+		if e.tat == 0 {
+			continue
+		}
+		if e.tat <= now {
+			expired[nExpired] = e.key
+			nExpired++
+		} else if oldestAt == 0 || e.tat < oldestAt {
+			oldest, oldestAt = e.key, e.tat
+		}
+		seen++
+	}
+	if nExpired == 0 {
+		expired[0], nExpired = oldest, 1
+	}
+	for _, k := range expired[:nExpired] {
+		if i, ok := sh.find(&k); ok {
+			sh.remove(i)
+		}
+	}
+}
 
 // NewMemoryStore returns a MemoryStore configured by o.
 func NewMemoryStore(o MemoryOptions) (*MemoryStore, error) {
@@ -131,8 +180,10 @@ func NewMemoryStore(o MemoryOptions) (*MemoryStore, error) {
 		return nil, err
 	}
 	s := &MemoryStore{shards: make([]memoryShard, n), perShard: perShard}
+	slots := 1 << bits.Len(uint(2*perShard-1))
 	for i := range s.shards {
-		s.shards[i].tats = make(map[[32]byte]int64)
+		s.shards[i].slots = make([]tatEntry, slots)
+		s.shards[i].mask = uint64(slots - 1)
 	}
 	return s, nil
 }
@@ -146,7 +197,7 @@ func (s *MemoryStore) Len() int {
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
-		n += len(sh.tats)
+		n += sh.n
 		sh.mu.Unlock()
 	}
 	return n
@@ -155,7 +206,8 @@ func (s *MemoryStore) Len() int {
 // Allow implements Store using now as the clock. Its only errors are for an
 // invalid limit or a negative n.
 func (s *MemoryStore) Allow(_ context.Context, key [32]byte, l Limit, now time.Time, n int) (Decision, error) {
-	if err := l.Validate(); err != nil {
+	T, tau, err := l.params("Limit")
+	if err != nil {
 		return Decision{}, err
 	}
 	if n < 0 {
@@ -164,14 +216,22 @@ func (s *MemoryStore) Allow(_ context.Context, key [32]byte, l Limit, now time.T
 	ns := now.UnixNano()
 	sh := &s.shards[shardIndex(&key, len(s.shards))]
 	sh.mu.Lock()
-	tat, tracked := sh.tats[key]
-	d, next := gcra(l, tat, ns, n)
-	if d.Allowed && n > 0 {
-		if !tracked {
-			makeRoom(sh.tats, s.perShard, ns, tatExpiry)
-		}
-		sh.tats[key] = next
+	defer sh.mu.Unlock()
+	i, tracked := sh.find(&key)
+	var tat int64
+	if tracked {
+		tat = sh.slots[i].tat
 	}
-	sh.mu.Unlock()
+	d, next := gcra(l, T, tau, tat, ns, n)
+	if d.Allowed && n > 0 {
+		if !tracked && sh.n >= s.perShard {
+			sh.makeRoom(&key, ns)
+			i, _ = sh.find(&key)
+		}
+		if !tracked {
+			sh.n++
+		}
+		sh.slots[i] = tatEntry{key: key, tat: next}
+	}
 	return d, nil
 }

@@ -217,7 +217,6 @@ func TestRedisStoppedMidTest(t *testing.T) {
 	}
 }
 
-
 // cpu-ns/op is reported by the ratelimit package's benchmarks; here the
 // round trip dominates, so wall time is the figure.
 func BenchmarkLimiterStore(b *testing.B) {
