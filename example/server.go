@@ -171,6 +171,7 @@ func newApp(ctx context.Context, cfg *config, logw io.Writer) (*app, error) {
 		if secret, err = ratestore.SharedSecret(ctx, rdb); err != nil {
 			return nil, fmt.Errorf("-redis: client-key secret: %w", err)
 		}
+		a.log.Info().Str("redis_key", ratestore.SecretKey).Msg("client-key secret shared through Redis by every instance")
 	}
 	a.ident, err = ratelimit.NewIdentifier(ratelimit.IdentityConfig{TrustedProxies: cfg.TrustedProxies, Secret: secret})
 	if err != nil {

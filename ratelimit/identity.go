@@ -152,13 +152,6 @@ func (id *Identifier) TrustedProxy(r *http.Request) bool {
 // cache misses.
 func (id *Identifier) Identify(r *http.Request) Identity {
 	var out Identity
-	id.identify(r, &out)
-	return out
-}
-
-// identify is Identify writing into out, so that callers needing only the
-// key do not copy a whole Identity through a return value.
-func (id *Identifier) identify(r *http.Request, out *Identity) {
 	ip := id.resolver.Resolve(r)
 	out.IP = ip
 	switch {
@@ -174,14 +167,11 @@ func (id *Identifier) identify(r *http.Request, out *Identity) {
 	if len(ua) > maxUA {
 		ua = ua[:maxUA]
 	}
+	// The cache's one hash: the seeded agent hash, mixed with each half of
+	// the group's address and its length.
 	a := out.Group.Addr().As16()
-	// The seeded agent hash is already random: mixing it alone again would
-	// add nothing, so the first mix is skipped when the group's high half is
-	// zero (every IPv4 group).
 	h := maphash.String(id.seed, ua)
-	if hi := binary.LittleEndian.Uint64(a[:8]); hi != 0 {
-		h = mix64(h ^ hi)
-	}
+	h = mix64(h ^ binary.LittleEndian.Uint64(a[:8]))
 	h = mix64(h ^ binary.LittleEndian.Uint64(a[8:]) ^ uint64(out.Group.Bits()))
 	// Two slots per pair, at independent places (skewed associativity):
 	// three clients then rarely compete for the same two slots, as they do
@@ -200,11 +190,12 @@ func (id *Identifier) identify(r *http.Request, out *Identity) {
 		}
 		if e.group == out.Group && e.ua == ua {
 			out.Key, out.IPKey = e.key, e.ipKey
-			return
+			return out
 		}
 	}
-	id.hmacs(out, ua)
+	id.hmacs(&out, ua)
 	victim.Store(&cachedIdentity{group: out.Group, ua: strings.Clone(ua), key: out.Key, ipKey: out.IPKey})
+	return out
 }
 
 // mix64 is the murmur3 finalizer: every input bit reaches every output bit.
@@ -302,7 +293,7 @@ func IdentityFromContext(ctx context.Context) (Identity, bool) {
 func (id *Identifier) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := &identityContext{Context: r.Context()}
-		id.identify(r, &ctx.ident)
+		ctx.ident = id.Identify(r)
 		if info, ok := reqctx.From(ctx.Context); ok {
 			info.Client = ctx.ident.Short()
 			info.IP = ctx.ident.IP
@@ -325,7 +316,5 @@ func (id *Identifier) clientKey(r *http.Request) [32]byte {
 	if p, ok := r.Context().Value(identityCtxKey).(*Identity); ok && p != nil {
 		return p.Key
 	}
-	var ident Identity
-	id.identify(r, &ident)
-	return ident.Key
+	return id.Identify(r).Key
 }

@@ -335,3 +335,39 @@ func TestDefaultClockIsWallTime(t *testing.T) {
 		t.Fatalf("default clock: ResetAfter %v; at wall time the store says %+v, %v", d.ResetAfter, ds, err)
 	}
 }
+
+// The Must forms panic with New's error, which names the field and the
+// value, and return what New would when the configuration is good.
+func TestMustForms(t *testing.T) {
+	tests := []struct {
+		name string
+		call func() any
+		want string // in the panic; "" when it must not panic
+	}{
+		{"MustNew", func() any { return MustNew(Config{Limit: PerSecond(5)}) }, ""},
+		{"MustNew bad name", func() any { return MustNew(Config{Limit: PerSecond(5), Name: "a b"}) }, `Config.Name "a b"`},
+		{"MustNewGuard", func() any { return MustNewGuard(GuardConfig{}) }, ""},
+		{"MustNewGuard bad limit", func() any { return MustNewGuard(GuardConfig{LoginPerIP: Limit{Rate: -3, Period: time.Minute}}) }, "GuardConfig.LoginPerIP.Rate -3"},
+		{"MustNewIdentifier", func() any { return MustNewIdentifier(IdentityConfig{}) }, ""},
+		{"MustNewIdentifier short secret", func() any { return MustNewIdentifier(IdentityConfig{Secret: []byte("short")}) }, "IdentityConfig.Secret is 5 bytes"},
+		{"MustParseLimit", func() any { return MustParseLimit("10/s") }, ""},
+		{"MustParseLimit bad", func() any { return MustParseLimit("10/fortnight") }, `"10/fortnight"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			defer func() {
+				r := recover()
+				err, _ := r.(error)
+				switch {
+				case tt.want == "" && r != nil:
+					t.Fatalf("panicked: %v", r)
+				case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+					t.Fatalf("recovered %v, want an error containing %q", r, tt.want)
+				}
+			}()
+			if v := tt.call(); v == nil || tt.want != "" {
+				t.Fatalf("returned %v", v)
+			}
+		})
+	}
+}
