@@ -301,7 +301,7 @@ func checkTable(t *testing.T, s *MemoryStore) {
 				t.Fatalf("shard %d: key at %d found at %d, %v", si, i, got, ok)
 			}
 		}
-		if used != sh.n || sh.n > s.perShard || 2*sh.n > len(sh.slots) {
+		if used != sh.n || sh.n > s.perShard || 2*sh.n > len(sh.slots) || len(sh.slots) > 2*s.perShard && len(sh.slots) > initialSlots {
 			t.Fatalf("shard %d: %d used slots, count %d, cap %d, %d slots", si, used, sh.n, s.perShard, len(sh.slots))
 		}
 	}
@@ -329,7 +329,7 @@ func TestMemoryTableUnderChurn(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, _ := NewMemoryStore(MemoryOptions{MaxKeys: 64, Shards: 2})
+			s, _ := NewMemoryStore(MemoryOptions{MaxKeys: 256, Shards: 2})
 			ctx := context.Background()
 			for i := uint64(0); i < 20_000; i++ {
 				now := t0.Add(time.Duration(i) * time.Microsecond)
@@ -461,5 +461,23 @@ func cpuLoop(b *testing.B, f func(i int)) {
 	}
 	if end := threadCPU(); start > 0 && b.N > 0 {
 		b.ReportMetric(float64(end-start)/float64(b.N), "cpu-ns/op")
+	}
+}
+
+// A clock before 1970 (a zero time.Time, a broken Now) must not store a TAT
+// that reads as a free slot: the key is still limited and the table intact.
+func TestMemoryClockBefore1970(t *testing.T) {
+	for _, now := range []time.Time{{}, time.Unix(-3600, 0), time.Unix(0, 0)} {
+		t.Run(now.String(), func(t *testing.T) {
+			s, _ := NewMemoryStore(MemoryOptions{MaxKeys: 64, Shards: 1})
+			l := Limit{Rate: 1, Period: time.Nanosecond * 1000}
+			if d, _ := s.Allow(context.Background(), key(1), l, now, 1); !d.Allowed {
+				t.Fatal("first request refused")
+			}
+			if d, _ := s.Allow(context.Background(), key(1), l, now, 1); d.Allowed {
+				t.Fatal("second request at the same instant allowed")
+			}
+			checkTable(t, s)
+		})
 	}
 }

@@ -11,12 +11,16 @@ import (
 	"time"
 )
 
-// DefaultMaxKeys is the default cap on keys a memory store tracks: a few MB
-// of state, room for a large API's active clients.
+// DefaultMaxKeys is the default cap on keys a memory store tracks: room for
+// a large API's active clients, in at most about 10 MB (a MemoryStore's
+// tables grow with the keys it holds, up to 2.6 × 40 bytes a key).
 const DefaultMaxKeys = 100_000
 
 // evictSample is how many entries a full shard looks at to make room.
 const evictSample = 8
+
+// initialSlots is the size a memory shard's table starts at.
+const initialSlots = 16
 
 // MemoryOptions configures a MemoryStore or a GuardMemoryStore. The zero
 // value is usable.
@@ -67,8 +71,10 @@ func shardIndex(key *[32]byte, n int) int {
 //     HMAC outputs, so their bits are already uniformly spread); each shard
 //     has its own mutex, and every read and write of a key holds it, so
 //     decisions on one key are exact under any concurrency.
-//   - A shard is an open-addressed table of (key, TAT) slots, at least twice
-//     as many as the keys it may hold, so it is never more than half full.
+//   - A shard is an open-addressed table of (key, TAT) slots, never more
+//     than half full: it starts small and doubles (re-placing every key)
+//     before a new key would fill more than half, up to twice the keys the
+//     shard may hold.
 //     A key's home slot is given by its first 8 bytes; the key sits at home
 //     or in the first free slot after it (linear probing), with no free slot
 //     between its home and itself. A free slot has TAT 0 (a stored TAT is a
@@ -85,7 +91,8 @@ func shardIndex(key *[32]byte, n int) int {
 //     closest to a full budget, so forgiving the least) is evicted. A new
 //     key is always tracked, so a flood of new keys never stops the store
 //     from limiting.
-//   - Nothing is allocated after NewMemoryStore.
+//   - A decision on a tracked key allocates nothing; only a table's
+//     doubling does.
 type MemoryStore struct {
 	shards   []memoryShard
 	perShard int
@@ -142,6 +149,19 @@ func (sh *memoryShard) remove(i uint64) {
 	}
 }
 
+// grow doubles the table, re-placing every key.
+func (sh *memoryShard) grow() {
+	old := sh.slots
+	sh.slots = make([]tatEntry, 2*len(old))
+	sh.mask = uint64(len(sh.slots) - 1)
+	for _, e := range old {
+		if e.tat != 0 {
+			i, _ := sh.find(&e.key)
+			sh.slots[i] = e
+		}
+	}
+}
+
 // makeRoom is called before key is added to a full shard (see MemoryStore).
 func (sh *memoryShard) makeRoom(key *[32]byte, now int64) {
 	var (
@@ -180,7 +200,7 @@ func NewMemoryStore(o MemoryOptions) (*MemoryStore, error) {
 		return nil, err
 	}
 	s := &MemoryStore{shards: make([]memoryShard, n), perShard: perShard}
-	slots := 1 << bits.Len(uint(2*perShard-1))
+	slots := min(initialSlots, 1<<bits.Len(uint(2*perShard-1)))
 	for i := range s.shards {
 		s.shards[i].slots = make([]tatEntry, slots)
 		s.shards[i].mask = uint64(slots - 1)
@@ -213,7 +233,8 @@ func (s *MemoryStore) Allow(_ context.Context, key [32]byte, l Limit, now time.T
 	if n < 0 {
 		return Decision{}, errCount
 	}
-	ns := now.UnixNano()
+	// TAT 0 marks a free slot, so a clock before 1970 reads as 1970.
+	ns := max(now.UnixNano(), 1)
 	sh := &s.shards[shardIndex(&key, len(s.shards))]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -224,11 +245,14 @@ func (s *MemoryStore) Allow(_ context.Context, key [32]byte, l Limit, now time.T
 	}
 	d, next := gcra(l, T, tau, tat, ns, n)
 	if d.Allowed && n > 0 {
-		if !tracked && sh.n >= s.perShard {
-			sh.makeRoom(&key, ns)
-			i, _ = sh.find(&key)
-		}
 		if !tracked {
+			switch {
+			case sh.n >= s.perShard:
+				sh.makeRoom(&key, ns)
+			case 2*(sh.n+1) > len(sh.slots):
+				sh.grow()
+			}
+			i, _ = sh.find(&key)
 			sh.n++
 		}
 		sh.slots[i] = tatEntry{key: key, tat: next}
