@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"context"
+	"hash/maphash"
 	"sync"
 	"time"
 )
@@ -107,6 +108,7 @@ func (sh *guardShard) makeRoom(now int64) {
 type GuardMemoryStore struct {
 	shards   []guardShard
 	perShard int
+	seed     maphash.Seed // of place, which chooses the shard
 }
 
 type guardShard struct {
@@ -120,7 +122,7 @@ func NewGuardMemoryStore(o MemoryOptions) (*GuardMemoryStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &GuardMemoryStore{shards: make([]guardShard, n), perShard: perShard}
+	s := &GuardMemoryStore{shards: make([]guardShard, n), perShard: perShard, seed: maphash.MakeSeed()}
 	for i := range s.shards {
 		s.shards[i].entries = make(map[[32]byte]guardEntry)
 	}
@@ -128,7 +130,7 @@ func NewGuardMemoryStore(o MemoryOptions) (*GuardMemoryStore, error) {
 }
 
 func (s *GuardMemoryStore) shard(key *[32]byte) *guardShard {
-	return &s.shards[shardIndex(key, len(s.shards))]
+	return &s.shards[place(s.seed, key)&uint64(len(s.shards)-1)]
 }
 
 // Len returns the number of keys tracked.

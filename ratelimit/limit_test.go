@@ -292,12 +292,16 @@ func checkTable(t *testing.T, s *MemoryStore) {
 				t.Fatalf("shard %d: key held twice", si)
 			}
 			seen[e.key] = true
-			for j := sh.home(&e.key); j != uint64(i); j = (j + 1) & sh.mask {
+			h := place(s.seed, &e.key)
+			if h&uint64(len(s.shards)-1) != uint64(si) {
+				t.Fatalf("shard %d holds a key of shard %d", si, h&uint64(len(s.shards)-1))
+			}
+			for j := sh.home(h); j != uint64(i); j = (j + 1) & sh.mask {
 				if sh.slots[j].tat == 0 {
-					t.Fatalf("shard %d: free slot %d between the home %d of the key at %d", si, j, sh.home(&e.key), i)
+					t.Fatalf("shard %d: free slot %d between the home %d of the key at %d", si, j, sh.home(h), i)
 				}
 			}
-			if got, ok := sh.find(&e.key); !ok || got != uint64(i) {
+			if got, ok := sh.find(&e.key, h); !ok || got != uint64(i) {
 				t.Fatalf("shard %d: key at %d found at %d, %v", si, i, got, ok)
 			}
 		}
@@ -307,33 +311,48 @@ func checkTable(t *testing.T, s *MemoryStore) {
 	}
 }
 
+// crowdedKeys returns n keys that s places in its first shard with home
+// slots 0 to 3 at any table size: found by trying keys, as nobody without
+// the store's seed could choose them.
+func crowdedKeys(s *MemoryStore, n int) [][32]byte {
+	var keys [][32]byte
+	for i := uint64(0); len(keys) < n; i++ {
+		k := key(i)
+		if h := place(s.seed, &k); h&uint64(len(s.shards)-1) == 0 && h>>32&0xff < 4 {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
 // The tables stay consistent under churn, whatever removals shift back:
-// keys crowded onto a few home slots (only their first bytes differ in
-// bits the home ignores), keys expiring at different times, evictions of
-// live keys and reclamation of expired ones.
+// keys crowded onto a few home slots, keys expiring at different times,
+// growth, evictions of live keys and reclamation of expired ones.
 func TestMemoryTableUnderChurn(t *testing.T) {
+	spread := func(s *MemoryStore) [][32]byte {
+		keys := make([][32]byte, 700)
+		for i := range keys {
+			keys[i] = key(uint64(1000 + i))
+		}
+		return keys
+	}
 	tests := []struct {
 		name  string
-		key   func(i uint64) [32]byte
+		keys  func(s *MemoryStore) [][32]byte
 		limit Limit
 	}{
-		{"spread keys", key, Limit{Rate: 5, Period: 5 * time.Millisecond}},
-		{"crowded homes", func(i uint64) [32]byte {
-			k := key(i)
-			k[0] &= 0x3 // four home slots per shard at most
-			k[8] = byte(i)
-			k[9] = byte(i >> 8)
-			return k
-		}, Limit{Rate: 5, Period: 5 * time.Millisecond}},
-		{"live keys evicted", key, Limit{Rate: 1, Period: time.Hour}},
+		{"spread keys", spread, Limit{Rate: 5, Period: 5 * time.Millisecond}},
+		{"crowded homes", func(s *MemoryStore) [][32]byte { return crowdedKeys(s, 300) }, Limit{Rate: 5, Period: 5 * time.Millisecond}},
+		{"live keys evicted", spread, Limit{Rate: 1, Period: time.Hour}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, _ := NewMemoryStore(MemoryOptions{MaxKeys: 256, Shards: 2})
+			keys := tt.keys(s)
 			ctx := context.Background()
-			for i := uint64(0); i < 20_000; i++ {
+			for i := 0; i < 20_000; i++ {
 				now := t0.Add(time.Duration(i) * time.Microsecond)
-				if _, err := s.Allow(ctx, tt.key(1000+i%700), tt.limit, now, 1); err != nil {
+				if _, err := s.Allow(ctx, keys[i%len(keys)], tt.limit, now, 1); err != nil {
 					t.Fatal(err)
 				}
 				if i%997 == 0 {
@@ -343,7 +362,7 @@ func TestMemoryTableUnderChurn(t *testing.T) {
 			checkTable(t, s)
 			// once everything has expired, new keys reclaim several at once
 			for i := uint64(0); i < 10; i++ {
-				_, _ = s.Allow(ctx, tt.key(i), tt.limit, t0.Add(2*time.Hour), 1)
+				_, _ = s.Allow(ctx, key(i), tt.limit, t0.Add(2*time.Hour), 1)
 			}
 			checkTable(t, s)
 			if n := s.Len(); n < 10 || n > s.MaxKeys() {
@@ -357,12 +376,15 @@ func TestMemoryTableUnderChurn(t *testing.T) {
 // for every key and at every step, even when keys share home slots.
 func TestMemoryMatchesModel(t *testing.T) {
 	s, _ := NewMemoryStore(MemoryOptions{MaxKeys: 4096, Shards: 1})
+	crowded := crowdedKeys(s, 100)
 	model := map[[32]byte]int64{}
 	l := Limit{Rate: 3, Period: 30 * time.Millisecond}
 	ctx := context.Background()
 	for i := uint64(0); i < 50_000; i++ {
 		k := key((i * 7919) % 300)
-		k[0] &= 0x1f // crowd the homes
+		if i%2 == 0 {
+			k = crowded[(i/2)%100]
+		}
 		now := t0.Add(time.Duration(i) * time.Microsecond * 3)
 		n := int(i % 3) // reports, single and double requests
 		want, next := gcraModel(l, model[k], now.UnixNano(), n)

@@ -2,8 +2,8 @@ package ratelimit
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
+	"hash/maphash"
 	"math/bits"
 	"runtime"
 	"strconv"
@@ -57,25 +57,26 @@ func (o MemoryOptions) layout() (shards, perShard int, err error) {
 	return n, max(o.MaxKeys/n, 1), nil
 }
 
-// shardIndex places a key in one of n shards (a power of two). Store keys
-// are uniformly distributed (HMAC outputs), so their bits are the hash.
-func shardIndex(key *[32]byte, n int) int {
-	return int(binary.LittleEndian.Uint64(key[24:]) & uint64(n-1))
+// place is a memory store's one hash of a key, seeded per store so that
+// nobody can choose keys that meet, whatever a KeyFunc returns: its low bits
+// choose the shard, its high 32 bits the home slot in the shard's table.
+func place(seed maphash.Seed, key *[32]byte) uint64 {
+	return maphash.Bytes(seed, key[:])
 }
 
 // MemoryStore is an in-process GCRA Store. Safe for concurrent use.
 //
 // Its invariants, which every method keeps:
 //
-//   - A key lives in one shard, chosen by its last 8 bytes (store keys are
-//     HMAC outputs, so their bits are already uniformly spread); each shard
-//     has its own mutex, and every read and write of a key holds it, so
-//     decisions on one key are exact under any concurrency.
+//   - A key lives in one shard, chosen by the low bits of place (a hash
+//     seeded per store); each shard has its own mutex, and every read and
+//     write of a key holds it, so decisions on one key are exact under any
+//     concurrency.
 //   - A shard is an open-addressed table of (key, TAT) slots, never more
 //     than half full: it starts small and doubles (re-placing every key)
 //     before a new key would fill more than half, up to twice the keys the
 //     shard may hold.
-//     A key's home slot is given by its first 8 bytes; the key sits at home
+//     A key's home slot is given by the high bits of place; it sits at home
 //     or in the first free slot after it (linear probing), with no free slot
 //     between its home and itself. A free slot has TAT 0 (a stored TAT is a
 //     unix ns time, always later). Removing a key moves later keys of the
@@ -96,6 +97,7 @@ func shardIndex(key *[32]byte, n int) int {
 type MemoryStore struct {
 	shards   []memoryShard
 	perShard int
+	seed     maphash.Seed // of place
 }
 
 type memoryShard struct {
@@ -103,7 +105,8 @@ type memoryShard struct {
 	n     int        // keys held
 	slots []tatEntry // len a power of two, at least 2 × perShard
 	mask  uint64     // len(slots) - 1
-	_     [16]byte   // one shard per cache line
+	seed  maphash.Seed
+	_     [8]byte // one shard per cache line
 }
 
 // tatEntry is one key's GCRA state; TAT 0 marks a free slot.
@@ -112,15 +115,13 @@ type tatEntry struct {
 	tat int64 // unix ns
 }
 
-// home returns key's home slot.
-func (sh *memoryShard) home(key *[32]byte) uint64 {
-	return binary.LittleEndian.Uint64(key[:8]) & sh.mask
-}
+// home returns the home slot of a key whose place is h.
+func (sh *memoryShard) home(h uint64) uint64 { return h >> 32 & sh.mask }
 
-// find returns the slot holding key, or the free slot ending its run (where
-// it would go) and false.
-func (sh *memoryShard) find(key *[32]byte) (uint64, bool) {
-	for i := sh.home(key); ; i = (i + 1) & sh.mask {
+// find returns the slot holding key, whose place is h, or the free slot
+// ending its run (where it would go) and false.
+func (sh *memoryShard) find(key *[32]byte, h uint64) (uint64, bool) {
+	for i := sh.home(h); ; i = (i + 1) & sh.mask {
 		if e := &sh.slots[i]; e.tat == 0 || e.key == *key {
 			return i, e.tat != 0
 		}
@@ -139,7 +140,7 @@ func (sh *memoryShard) remove(i uint64) {
 				return
 			}
 			// The key at j may stay when its home lies cyclically in (i, j].
-			if h := sh.home(&sh.slots[j].key); (j-h)&sh.mask < (j-i)&sh.mask {
+			if h := sh.home(place(sh.seed, &sh.slots[j].key)); (j-h)&sh.mask < (j-i)&sh.mask {
 				continue
 			}
 			sh.slots[i] = sh.slots[j]
@@ -156,21 +157,21 @@ func (sh *memoryShard) grow() {
 	sh.mask = uint64(len(sh.slots) - 1)
 	for _, e := range old {
 		if e.tat != 0 {
-			i, _ := sh.find(&e.key)
+			i, _ := sh.find(&e.key, place(sh.seed, &e.key))
 			sh.slots[i] = e
 		}
 	}
 }
 
 // makeRoom is called before key is added to a full shard (see MemoryStore).
-func (sh *memoryShard) makeRoom(key *[32]byte, now int64) {
+func (sh *memoryShard) makeRoom(h uint64, now int64) {
 	var (
 		expired  [evictSample][32]byte
 		nExpired int
 		oldest   [32]byte
 		oldestAt int64
 	)
-	for i, seen := sh.home(key), 0; seen < min(evictSample, sh.n); i = (i + 1) & sh.mask {
+	for i, seen := sh.home(h), 0; seen < min(evictSample, sh.n); i = (i + 1) & sh.mask {
 		e := &sh.slots[i]
 		if e.tat == 0 {
 			continue
@@ -187,7 +188,7 @@ func (sh *memoryShard) makeRoom(key *[32]byte, now int64) {
 		expired[0], nExpired = oldest, 1
 	}
 	for _, k := range expired[:nExpired] {
-		if i, ok := sh.find(&k); ok {
+		if i, ok := sh.find(&k, place(sh.seed, &k)); ok {
 			sh.remove(i)
 		}
 	}
@@ -199,11 +200,12 @@ func NewMemoryStore(o MemoryOptions) (*MemoryStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &MemoryStore{shards: make([]memoryShard, n), perShard: perShard}
+	s := &MemoryStore{shards: make([]memoryShard, n), perShard: perShard, seed: maphash.MakeSeed()}
 	slots := min(initialSlots, 1<<bits.Len(uint(2*perShard-1)))
 	for i := range s.shards {
 		s.shards[i].slots = make([]tatEntry, slots)
 		s.shards[i].mask = uint64(slots - 1)
+		s.shards[i].seed = s.seed
 	}
 	return s, nil
 }
@@ -235,27 +237,29 @@ func (s *MemoryStore) Allow(_ context.Context, key [32]byte, l Limit, now time.T
 	}
 	// TAT 0 marks a free slot, so a clock before 1970 reads as 1970.
 	ns := max(now.UnixNano(), 1)
-	sh := &s.shards[shardIndex(&key, len(s.shards))]
+	h := place(s.seed, &key)
+	sh := &s.shards[h&uint64(len(s.shards)-1)]
 	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	i, tracked := sh.find(&key)
+	i, tracked := sh.find(&key, h)
 	var tat int64
 	if tracked {
 		tat = sh.slots[i].tat
 	}
 	d, next := gcra(l, T, tau, tat, ns, n)
-	if d.Allowed && n > 0 {
-		if !tracked {
-			switch {
-			case sh.n >= s.perShard:
-				sh.makeRoom(&key, ns)
-			case 2*(sh.n+1) > len(sh.slots):
-				sh.grow()
-			}
-			i, _ = sh.find(&key)
-			sh.n++
+	switch {
+	case !d.Allowed || n == 0:
+	case tracked:
+		sh.slots[i].tat = next
+	default:
+		if sh.n >= s.perShard {
+			sh.makeRoom(h, ns)
+		} else if 2*(sh.n+1) > len(sh.slots) {
+			sh.grow()
 		}
+		i, _ = sh.find(&key, h)
 		sh.slots[i] = tatEntry{key: key, tat: next}
+		sh.n++
 	}
+	sh.mu.Unlock()
 	return d, nil
 }
