@@ -151,14 +151,21 @@ func (id *Identifier) TrustedProxy(r *http.Request) bool {
 // Identify computes r's identity. It allocates only when the identity
 // cache misses.
 func (id *Identifier) Identify(r *http.Request) Identity {
-	var out Identity
+	ip, e := id.lookup(r)
+	return Identity{IP: ip, Group: e.group, Key: e.key, IPKey: e.ipKey}
+}
+
+// lookup resolves r's IP and returns the cache entry of its (group,
+// User-Agent) pair, computing it on a miss. Entries are immutable, so the
+// caller may read the one it gets while others replace it in the cache.
+func (id *Identifier) lookup(r *http.Request) (netip.Addr, *cachedIdentity) {
 	ip := id.resolver.Resolve(r)
-	out.IP = ip
+	var group netip.Prefix
 	switch {
 	case ip.Is4():
-		out.Group = netip.PrefixFrom(ip, 32)
+		group = netip.PrefixFrom(ip, 32)
 	case ip.Is6():
-		out.Group, _ = ip.Prefix(id.v6bits)
+		group, _ = ip.Prefix(id.v6bits)
 	}
 	var ua string
 	if v := r.Header["User-Agent"]; len(v) > 0 {
@@ -169,10 +176,10 @@ func (id *Identifier) Identify(r *http.Request) Identity {
 	}
 	// The cache's one hash: the seeded agent hash, mixed with each half of
 	// the group's address and its length.
-	a := out.Group.Addr().As16()
+	a := group.Addr().As16()
 	h := maphash.String(id.seed, ua)
 	h = mix64(h ^ binary.LittleEndian.Uint64(a[:8]))
-	h = mix64(h ^ binary.LittleEndian.Uint64(a[8:]) ^ uint64(out.Group.Bits()))
+	h = mix64(h ^ binary.LittleEndian.Uint64(a[8:]) ^ uint64(group.Bits()))
 	// Two slots per pair, at independent places (skewed associativity):
 	// three clients then rarely compete for the same two slots, as they do
 	// when the two slots are a fixed set.
@@ -188,14 +195,15 @@ func (id *Identifier) Identify(r *http.Request) Identity {
 			victim = slot
 			break // pairs fill their first free slot, so none is further on
 		}
-		if e.group == out.Group && e.ua == ua {
-			out.Key, out.IPKey = e.key, e.ipKey
-			return out
+		if e.group == group && e.ua == ua {
+			return ip, e
 		}
 	}
+	out := Identity{Group: group}
 	id.hmacs(&out, ua)
-	victim.Store(&cachedIdentity{group: out.Group, ua: strings.Clone(ua), key: out.Key, ipKey: out.IPKey})
-	return out
+	e := &cachedIdentity{group: group, ua: strings.Clone(ua), key: out.Key, ipKey: out.IPKey}
+	victim.Store(e)
+	return ip, e
 }
 
 // mix64 is the murmur3 finalizer: every input bit reaches every output bit.
@@ -316,5 +324,6 @@ func (id *Identifier) clientKey(r *http.Request) [32]byte {
 	if p, ok := r.Context().Value(identityCtxKey).(*Identity); ok && p != nil {
 		return p.Key
 	}
-	return id.Identify(r).Key
+	_, e := id.lookup(r)
+	return e.key
 }

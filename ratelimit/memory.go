@@ -79,7 +79,8 @@ func place(seed maphash.Seed, key *[32]byte) uint64 {
 //     A key's home slot is given by the high bits of place; it sits at home
 //     or in the first free slot after it (linear probing), with no free slot
 //     between its home and itself. A free slot has TAT 0 (a stored TAT is a
-//     unix ns time, always later). Removing a key moves later keys of the
+//     unix ns time, always later: Allow reads a clock before 1970 as 1970).
+//     Removing a key moves later keys of the
 //     run back (backward shift), so no tombstones are needed.
 //   - A TAT at or before now holds no information: the key would be decided
 //     exactly as if it were absent. Such entries may be dropped at any time.
@@ -103,7 +104,7 @@ type MemoryStore struct {
 type memoryShard struct {
 	mu    sync.Mutex
 	n     int        // keys held
-	slots []tatEntry // len a power of two, at least 2 × perShard
+	slots []tatEntry // len a power of two, doubling up to 2 × perShard
 	mask  uint64     // len(slots) - 1
 	seed  maphash.Seed
 	_     [8]byte // one shard per cache line
