@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -28,13 +29,14 @@ func writeTestKey(t *testing.T) string {
 	return writeKeyPEM(t, k)
 }
 
-// TestClusterOnRedis runs two instances of the example on one real Redis:
-// a logout on the first is refused by the second within a second, and a
-// refresh token spent on one is spent on the other.
+// TestClusterOnRedis runs two instances of the example on one real Redis
+// with the contract's flags only (the same -key and -redis, no client
+// secret): a logout on the first is refused by the second within a second,
+// and a refresh token spent on one is spent on the other.
 func TestClusterOnRedis(t *testing.T) {
 	rs := redistest.Start(t)
 	key := writeTestKey(t)
-	args := []string{"-redis", rs.URL(), "-key", key, "-client-secret", strings.Repeat("s", 32)}
+	args := []string{"-redis", rs.URL(), "-key", key}
 	one, two := newTestServer(t, args...), newTestServer(t, args...)
 
 	tok := one.login("alice", "alice-password")
@@ -68,6 +70,76 @@ func TestClusterOnRedis(t *testing.T) {
 	}
 	if res := one.do("POST", "/auth/refresh", "", map[string]string{"refresh_token": next}); res.status != 400 {
 		t.Fatalf("the reuse on two must revoke the family everywhere, got %d %s", res.status, res.raw)
+	}
+}
+
+// TestClusterSharesLimits runs two instances on one real Redis with the
+// contract's flags only (the same -key and -redis, nothing else): a client
+// locked out on one is locked out on the other, and a request budget spent
+// on one is spent on the other. Both hold only if the instances key clients
+// alike, with the client-key secret they share through Redis.
+func TestClusterSharesLimits(t *testing.T) {
+	rs := redistest.Start(t)
+	args := []string{"-redis", rs.URL(), "-key", writeTestKey(t)}
+	one, two := newTestServer(t, args...), newTestServer(t, args...)
+	// Each check is its own client (User-Agent), so neither spends the
+	// other's budget.
+	tests := []struct {
+		name  string
+		spend func(ua string) // on instance one
+		probe func(ua string) response
+		// limiter: the 429 is the rate limiter's (RateLimit headers), not
+		// the login guard's.
+		limiter bool
+	}{
+		{
+			name: "five wrong passwords lock the client out everywhere",
+			spend: func(ua string) {
+				for i := 0; i < 5; i++ {
+					if res := one.do("POST", "/auth/login", "", map[string]string{"username": "alice", "password": "wrong"}, "User-Agent", ua); res.status != 401 {
+						t.Fatalf("wrong password %d on one: %d %s", i+1, res.status, res.raw)
+					}
+				}
+			},
+			probe: func(ua string) response {
+				return two.do("POST", "/auth/login", "", map[string]string{"username": "alice", "password": "alice-password"}, "User-Agent", ua)
+			},
+		},
+		{
+			name: "a budget spent on one is spent on two",
+			spend: func(ua string) {
+				for i := 0; ; i++ {
+					res := one.do("GET", "/healthz", "", nil, "User-Agent", ua)
+					if res.status == 429 {
+						return
+					}
+					if res.status != 200 || i > 100 {
+						t.Fatalf("request %d on one: %d, and no 429 within the budget of 100", i+1, res.status)
+					}
+				}
+			},
+			probe:   func(ua string) response { return two.do("GET", "/healthz", "", nil, "User-Agent", ua) },
+			limiter: true,
+		},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ua := "cluster-test/" + strconv.Itoa(i)
+			tt.spend(ua)
+			res := tt.probe(ua)
+			if res.status != 429 || res.header.Get("Retry-After") == "" {
+				t.Fatalf("on instance two: %d %s (Retry-After %q), want 429 with Retry-After", res.status, res.raw, res.header.Get("Retry-After"))
+			}
+			if got := res.header.Get("RateLimit") != ""; tt.limiter && !got {
+				t.Fatalf("429 without RateLimit headers: not the rate limiter's")
+			}
+		})
+	}
+	// An explicit -client-secret still wins over the shared one: an instance
+	// with its own secret keys the same client differently.
+	own := newTestServer(t, append(args, "-client-secret", strings.Repeat("o", 32))...)
+	if res := own.do("GET", "/healthz", "", nil, "User-Agent", "cluster-test/1"); res.status != 200 {
+		t.Fatalf("an instance with its own -client-secret shares the budget: %d", res.status)
 	}
 }
 

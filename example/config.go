@@ -81,7 +81,7 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (*c
 	fs.StringVar(&c.RedirectAddr, "redirect-addr", "", "a plain-HTTP listener answering every request with a 301 to the HTTPS address")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics on this address; empty: off")
 	fs.IntVar(&c.TokenCache, "token-cache", 100000, "entries of the token validation cache; 0 turns it off")
-	fs.StringVar(&c.ClientSecret, "client-secret", "", "HMAC secret for client keys (>= 32 bytes); instances sharing Redis must share it; empty: random per process")
+	fs.StringVar(&c.ClientSecret, "client-secret", "", "HMAC secret for client keys (>= 32 bytes); empty: with -redis, one shared through Redis by every instance, else random per process")
 
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

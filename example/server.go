@@ -33,6 +33,7 @@ import (
 	"github.com/apiguard/apiguard/middleware/redisstore"
 	"github.com/apiguard/apiguard/middleware/token"
 	"github.com/apiguard/apiguard/ratelimit"
+	ratestore "github.com/apiguard/apiguard/ratelimit/redisstore"
 )
 
 // realm is the RFC 6750 realm of every WWW-Authenticate the example sends.
@@ -150,10 +151,19 @@ func newApp(ctx context.Context, cfg *config, logw io.Writer) (*app, error) {
 		return nil, err
 	}
 
-	// Client identity, rate limits and the brute-force guard.
+	// Client identity, rate limits and the brute-force guard. Instances
+	// sharing a Redis share the client-key secret it holds (an explicit
+	// -client-secret wins), so a client has one key, one budget and one
+	// lockout whichever instance it reaches.
 	var secret []byte
-	if cfg.ClientSecret != "" {
+	switch {
+	case cfg.ClientSecret != "":
 		secret = []byte(cfg.ClientSecret)
+	case rdb != nil:
+		if secret, err = ratestore.SharedSecret(ctx, rdb); err != nil {
+			return nil, fmt.Errorf("-redis: client-key secret: %w", err)
+		}
+		a.log.Info().Str("redis_key", ratestore.SecretKey).Msg("client-key secret shared through Redis by every instance")
 	}
 	a.ident, err = ratelimit.NewIdentifier(ratelimit.IdentityConfig{TrustedProxies: cfg.TrustedProxies, Secret: secret})
 	if err != nil {
@@ -170,20 +180,14 @@ func newApp(ctx context.Context, cfg *config, logw io.Writer) (*app, error) {
 	if err != nil {
 		return nil, fmt.Errorf("-login-attempts: %w", err)
 	}
+	// Without -redis, nil stores mean the memory ones.
 	var store ratelimit.Store
 	var guardStore ratelimit.GuardStore
 	if rdb != nil {
-		if store, err = ratelimit.NewRedisStore(rdb, ratelimit.RedisOptions{}); err != nil {
+		if store, err = ratestore.NewLimiterStore(rdb, ratestore.Options{}); err != nil {
 			return nil, err
 		}
-		if guardStore, err = ratelimit.NewGuardRedisStore(rdb, ratelimit.RedisOptions{}); err != nil {
-			return nil, err
-		}
-	} else {
-		if store, err = ratelimit.NewMemoryStore(ratelimit.MemoryOptions{}); err != nil {
-			return nil, err
-		}
-		if guardStore, err = ratelimit.NewGuardMemoryStore(ratelimit.MemoryOptions{}); err != nil {
+		if guardStore, err = ratestore.NewGuardStore(rdb, ratestore.Options{}); err != nil {
 			return nil, err
 		}
 	}

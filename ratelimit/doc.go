@@ -1,6 +1,18 @@
 // Package ratelimit decides how often a client may call: client identity,
-// a GCRA limiter with memory and Redis stores, the rate-limit middleware and
-// the brute-force guard.
+// a GCRA limiter with its memory store, the rate-limit middleware and the
+// brute-force guard. The Redis stores, which share budgets and lockouts
+// between instances, are in package ratelimit/redisstore, so that programs
+// that do not use Redis do not link its client.
+//
+// Every configuration's zero fields mean safe defaults, so the shortest
+// limiter is
+//
+//	lim := ratelimit.MustNew(ratelimit.Config{Limit: ratelimit.PerMinute(100)})
+//	http.ListenAndServe(addr, lim.Handler(api))
+//
+// (a memory store, an Identifier trusting no proxy). New, NewGuard and
+// NewIdentifier return an error naming the field and the value; the Must
+// forms panic instead, for literal configuration.
 //
 // # Identity
 //
@@ -15,9 +27,11 @@
 //
 // The limiter is GCRA: one stored time (the theoretical arrival time) per key,
 // smooth spacing, and an exact Retry-After. A Limit of 100/1m allows bursts of
-// 100 and then one request every 600ms. Stores take the clock as a parameter;
-// the MemoryStore is sharded, bounded (MaxKeys) and allocation-free, the
-// RedisStore runs one Lua script per decision on Redis's clock.
+// 100 and then one request every 600ms. Stores take the clock as a parameter
+// (Config.Now, default time.Now); the MemoryStore is sharded, bounded
+// (MaxKeys, expired keys reclaimed first) and allocation-free, and its
+// invariants are listed on its type; the Redis store runs one Lua script per
+// decision on Redis's clock.
 //
 // The middleware (New, Handler) answers 429 with Retry-After, and sets the
 // RateLimit-Policy and RateLimit fields of the IETF httpapi draft

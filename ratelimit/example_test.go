@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"time"
 
+	"github.com/apiguard/apiguard/middleware"
 	"github.com/apiguard/apiguard/ratelimit"
 )
 
@@ -14,23 +15,16 @@ import (
 // from the context. A client behind the trusted proxy 10.0.0.1 is limited by
 // its own address, not the proxy's.
 func Example() {
-	id, err := ratelimit.NewIdentifier(ratelimit.IdentityConfig{
+	id := ratelimit.MustNewIdentifier(ratelimit.IdentityConfig{
 		TrustedProxies: []string{"10.0.0.0/8"},
 		Secret:         bytes.Repeat([]byte("s"), 32), // shared by all instances
 	})
-	if err != nil {
-		panic(err)
-	}
-	store, _ := ratelimit.NewMemoryStore(ratelimit.MemoryOptions{})
-	limit, _ := ratelimit.ParseLimit("2/1m")
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	lim, err := ratelimit.New(ratelimit.Config{
-		Store: store, Limit: limit, Identifier: id,
-		Now: func() time.Time { return now }, // a fixed clock keeps the output stable
+	lim := ratelimit.MustNew(ratelimit.Config{
+		Limit:      ratelimit.PerMinute(2), // the Store defaults to a MemoryStore
+		Identifier: id,
+		Now:        func() time.Time { return now }, // a fixed clock keeps the output stable
 	})
-	if err != nil {
-		panic(err)
-	}
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ident, _ := ratelimit.IdentityFromContext(r.Context())
 		fmt.Fprintln(w, "hello", ident.IP)
@@ -58,10 +52,7 @@ func Example() {
 // A login handler asks the guard before checking the password, and tells it
 // the outcome.
 func ExampleGuard() {
-	guard, err := ratelimit.NewGuard(ratelimit.GuardConfig{}) // 5 failures per 15m per client
-	if err != nil {
-		panic(err)
-	}
+	guard := ratelimit.MustNewGuard(ratelimit.GuardConfig{}) // 5 failures per 15m per client
 	login := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		user := r.FormValue("user")
 		if retry, locked, _ := guard.CheckLogin(r, user); locked {
@@ -100,4 +91,67 @@ func ExampleParseLimit() {
 	// 100 1m0s
 	// 5 15m0s
 	// 10 1s
+}
+
+// Limits are literals, built by PerSecond, PerMinute and PerHour, or parsed
+// from text; a bad one is refused with the field and the value.
+func ExampleLimit() {
+	for _, l := range []ratelimit.Limit{
+		{Rate: 100, Period: time.Minute, Burst: 20},
+		ratelimit.PerSecond(10),
+		ratelimit.PerHour(1000),
+		ratelimit.MustParseLimit("5/15m"),
+	} {
+		fmt.Println(l, l.Interval())
+	}
+	_, err := ratelimit.New(ratelimit.Config{Limit: ratelimit.Limit{Rate: 100}})
+	fmt.Println(err)
+	// Output:
+	// 100/1m0s burst 20 600ms
+	// 10/1s 100ms
+	// 1000/1h0m0s 3.6s
+	// 5/15m0s 3m0s
+	// ratelimit: Config.Limit.Period 0s must be positive
+}
+
+// A limiter placed after authentication keys each user by the token's
+// subject, so that a user has one budget from every address; anonymous
+// requests fall back to the client identity. The key is a keyed hash of the
+// subject, never the subject itself.
+func ExampleConfig_keyFunc() {
+	id := ratelimit.MustNewIdentifier(ratelimit.IdentityConfig{Secret: bytes.Repeat([]byte("s"), 32)})
+	lim := ratelimit.MustNew(ratelimit.Config{
+		Limit:      ratelimit.PerHour(1),
+		Identifier: id,
+		KeyFunc: func(r *http.Request) ([32]byte, bool) {
+			c, ok := middleware.ClaimsFromContext(r.Context())
+			if !ok {
+				return [32]byte{}, false
+			}
+			return id.Derive("sub", c.Subject), true
+		},
+	})
+	api := lim.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	// Stands in for middleware.Authenticator's Handler, which puts the
+	// verified claims in the context.
+	authenticated := func(sub string, next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			next.ServeHTTP(w, r.WithContext(middleware.WithClaims(r.Context(), &middleware.Claims{Subject: sub})))
+		})
+	}
+	for _, c := range []struct{ sub, addr string }{
+		{"alice", "192.0.2.1:1"},
+		{"alice", "198.51.100.7:1"}, // alice from elsewhere: same budget
+		{"bob", "198.51.100.7:1"},
+	} {
+		r := httptest.NewRequest("GET", "/api/me", nil)
+		r.RemoteAddr = c.addr
+		rec := httptest.NewRecorder()
+		authenticated(c.sub, api).ServeHTTP(rec, r)
+		fmt.Println(c.sub, c.addr, rec.Code)
+	}
+	// Output:
+	// alice 192.0.2.1:1 200
+	// alice 198.51.100.7:1 429
+	// bob 198.51.100.7:1 200
 }

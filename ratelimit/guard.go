@@ -14,12 +14,13 @@ import (
 // the default thresholds and lockouts, failing closed for logins.
 type GuardConfig struct {
 	// Store keeps failure counts and lockouts. Default: a GuardMemoryStore
-	// with default options. Use a GuardRedisStore to share lockouts between
-	// instances.
+	// with default options. Use redisstore.NewGuardStore (package
+	// ratelimit/redisstore) to share lockouts between instances.
 	Store GuardStore
 	// Identifier computes client identities when no Identifier Handler put
 	// one in the context, and keys account names. Default: no trusted proxy,
-	// random secret. Instances sharing a Redis store must share its secret.
+	// random secret. Instances sharing a Redis store must share its secret
+	// (see redisstore.SharedSecret).
 	Identifier *Identifier
 
 	// Failed logins allowed before a lockout. Defaults: 5 per 15 minutes per
@@ -78,10 +79,7 @@ func NewGuard(c GuardConfig) (*Guard, error) {
 			*l = Limit{Rate: rate, Period: 15 * time.Minute}
 			return nil
 		}
-		if err := l.validate(); err != nil {
-			return &configError{"GuardConfig." + name + ": " + err.Error()}
-		}
-		return nil
+		return l.check("GuardConfig." + name)
 	}
 	for _, x := range []struct {
 		l    *Limit
@@ -140,6 +138,15 @@ func NewGuard(c GuardConfig) (*Guard, error) {
 		g.masks[i] = sha256.Sum256([]byte("apiguard/guard/" + name))
 	}
 	return g, nil
+}
+
+// MustNewGuard is NewGuard for literal configuration: it panics on an error.
+func MustNewGuard(c GuardConfig) *Guard {
+	g, err := NewGuard(c)
+	if err != nil {
+		panic(err)
+	}
+	return g
 }
 
 type configError struct{ msg string }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/apiguard/apiguard/auditlog"
-	"github.com/apiguard/apiguard/internal/redistest"
 )
 
 func newGuard(t testing.TB, c GuardConfig) (*Guard, *clock, *bytes.Buffer) {
@@ -207,94 +206,5 @@ func TestGuardTokenHandler(t *testing.T) {
 	h.ServeHTTP(rec, r)
 	if rec.Code != 200 {
 		t.Fatal("still locked after the lockout")
-	}
-}
-
-// A store failure: logins fail closed by default and the switch is recorded
-// once; LoginFailOpen lets them through.
-func TestGuardStoreDown(t *testing.T) {
-	s := redistest.Start(t)
-	st, err := NewGuardRedisStore(newRedis(t, s), RedisOptions{Prefix: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, _, audit := newGuard(t, GuardConfig{Store: st})
-	gOpen, _, _ := newGuard(t, GuardConfig{Store: st, LoginFailOpen: true})
-	r := newReq("192.0.2.1:1", "ua")
-	if _, l, err := g.CheckLogin(r, "alice"); l || err != nil {
-		t.Fatalf("Redis up: locked=%v err=%v", l, err)
-	}
-	s.Stop()
-	for i := 0; i < 3; i++ {
-		if d, l, err := g.CheckLogin(r, "alice"); !l || err == nil || d != time.Second {
-			t.Fatalf("Redis down, fail closed: locked=%v err=%v retry %v", l, err, d)
-		}
-	}
-	if _, l, err := gOpen.CheckLogin(r, "alice"); l || err == nil {
-		t.Fatalf("Redis down, fail open: locked=%v err=%v", l, err)
-	}
-	if n := strings.Count(audit.String(), `"event":"store_unavailable"`); n != 1 {
-		t.Fatalf("%d store_unavailable events:\n%s", n, audit)
-	}
-}
-
-// The Redis guard store: lockout, progression and reset, shared between two
-// guards (instances) on one Redis.
-func TestGuardRedis(t *testing.T) {
-	s := redistest.Start(t)
-	st1, _ := NewGuardRedisStore(newRedis(t, s), RedisOptions{Prefix: "test"})
-	st2, _ := NewGuardRedisStore(newRedis(t, s), RedisOptions{Prefix: "test"})
-	id := mustIdentifier(t, IdentityConfig{})
-	g1, _, audit := newGuard(t, GuardConfig{Store: st1, Identifier: id, LockoutBase: 2 * time.Second})
-	g2, _, _ := newGuard(t, GuardConfig{Store: st2, Identifier: id, LockoutBase: 2 * time.Second})
-	r := newReq("192.0.2.1:1", "ua")
-	for i := 0; i < 4; i++ {
-		g := g1
-		if i%2 == 1 {
-			g = g2
-		}
-		if err := g.LoginFailed(r, "alice"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, l := locked(t, g2, r, "alice"); l {
-		t.Fatal("locked after 4 failures")
-	}
-	_ = g1.LoginFailed(r, "alice")
-	d, l := locked(t, g2, r, "alice")
-	if !l || d <= time.Second || d > 2*time.Second {
-		t.Fatalf("after 5 failures on two instances: locked=%v for %v, want about 2s", l, d)
-	}
-	if !strings.Contains(audit.String(), `"event":"lockout"`) {
-		t.Fatalf("no lockout event:\n%s", audit)
-	}
-	// a success resets the client key only; the lock is gone with it
-	if err := g1.LoginSucceeded(r, "alice"); err != nil {
-		t.Fatal(err)
-	}
-	if _, l := locked(t, g2, r, "alice"); l {
-		t.Fatal("LoginSucceeded did not reset the client")
-	}
-	// progression in Redis: the second offence of a key doubles the lockout
-	k := key(42)
-	lim := Limit{Rate: 1, Period: time.Hour}
-	p := Lockout{Base: time.Minute, Max: time.Hour, Memory: time.Hour}
-	d1, err := st1.Fail(t.Context(), k, lim, p, time.Time{})
-	if err != nil || d1 != time.Minute {
-		t.Fatalf("first lockout %v %v", d1, err)
-	}
-	if l, _ := st2.Locked(t.Context(), k, time.Time{}); l <= 59*time.Second {
-		t.Fatalf("Locked = %v", l)
-	}
-	if d, _ := st1.Fail(t.Context(), k, lim, p, time.Time{}); d != 0 {
-		t.Fatal("a failure while locked started another lockout")
-	}
-	// end the lock early by rewriting it, keeping the offence count
-	kk := redisKey("test", "bf", &k)
-	if _, err := s.Command("HSET", kk, "lock", "0"); err != nil {
-		t.Fatal(err)
-	}
-	if d2, _ := st1.Fail(t.Context(), k, lim, p, time.Time{}); d2 != 2*time.Minute {
-		t.Fatalf("second lockout %v, want 2m", d2)
 	}
 }

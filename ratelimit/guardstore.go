@@ -2,12 +2,9 @@ package ratelimit
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"strings"
+	"hash/maphash"
+	"sync"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // Lockout is the progressive lockout policy: the n-th lockout of a key within
@@ -28,7 +25,8 @@ func (p Lockout) duration(offences int) time.Duration {
 
 // GuardStore keeps brute-force state per key: a GCRA failure counter, the
 // lockout deadline and the count of recent offences. Implementations are safe
-// for concurrent use.
+// for concurrent use. GuardMemoryStore keeps it in the process; package
+// ratelimit/redisstore shares it between instances.
 type GuardStore interface {
 	// Fail records one failure of key under limit. When it uses up the
 	// limit, a lockout starts and Fail returns its length; while key is
@@ -46,197 +44,146 @@ type guardEntry struct {
 	offences                  int32
 }
 
+// expiry is when the entry stops holding information.
 func (e guardEntry) expiry() int64 { return max(e.tat, e.lockUntil, e.offExpire) }
 
-// guardFail is the arithmetic both stores run: count one failure at now; at
-// the limit (the last unit taken), lock.
-func guardFail(e guardEntry, l Limit, p Lockout, now int64) (guardEntry, time.Duration) {
+// fail counts one failure at now under a limit of params T and tau; at the limit (the last unit taken) it
+// locks, and returns the lockout's length. The Redis guard store runs the
+// same arithmetic in Lua.
+func (e *guardEntry) fail(T, tau int64, p Lockout, now int64) time.Duration {
 	if e.lockUntil > now {
-		return e, 0
+		return 0
 	}
 	if e.offExpire <= now {
 		e.offences = 0
 	}
-	T := int64(l.interval())
-	tau := int64(l.burst()) * T
 	tat := max(e.tat, now) + T
-	if tat-now > tau-T { // no unit left
-		if e.offences < 62 {
-			e.offences++
-		}
-		d := p.duration(int(e.offences))
-		e.tat = 0
-		e.lockUntil = now + int64(d)
-		e.offExpire = e.lockUntil + int64(p.Memory)
-		return e, d
+	if tat-now <= tau-T { // a unit is left after this one
+		e.tat = tat
+		return 0
 	}
-	e.tat = tat
-	return e, 0
+	if e.offences < 62 {
+		e.offences++
+	}
+	d := p.duration(int(e.offences))
+	e.tat = 0
+	e.lockUntil = now + int64(d)
+	e.offExpire = e.lockUntil + int64(p.Memory)
+	return d
+}
+
+// makeRoom is called, with the shard locked, before a new key goes into a
+// full shard. Among the first evictSample entries of a map iteration (which
+// Go starts at a random place) it drops those that have expired at now;
+// when none has, it drops the sampled entry that expires first.
+func (sh *guardShard) makeRoom(now int64) {
+	var (
+		oldest    [32]byte
+		oldestExp int64
+		found     bool // a live entry was sampled
+		freed     bool
+		seen      int
+	)
+	for k, e := range sh.entries {
+		if exp := e.expiry(); exp <= now {
+			delete(sh.entries, k) // deleting during iteration is allowed
+			freed = true
+		} else if !found || exp < oldestExp {
+			oldest, oldestExp, found = k, exp, true
+		}
+		if seen++; seen >= evictSample {
+			break
+		}
+	}
+	if !freed && found {
+		delete(sh.entries, oldest)
+	}
 }
 
 // GuardMemoryStore is an in-process GuardStore, sharded and bounded like
-// MemoryStore. Safe for concurrent use.
+// MemoryStore, on a plain map per shard (it is off the hot path: it runs on
+// failures and logins only): an entry past its expiry holds no information
+// and may be dropped, and a new key in a full shard reclaims expired entries
+// among a sample, or evicts the one expiring first. Safe for concurrent use.
 type GuardMemoryStore struct {
-	t *table[guardEntry]
+	shards   []guardShard
+	perShard int
+	seed     maphash.Seed // of place, which chooses the shard
+}
+
+type guardShard struct {
+	mu      sync.Mutex
+	entries map[[32]byte]guardEntry
 }
 
 // NewGuardMemoryStore returns a GuardMemoryStore configured by o.
 func NewGuardMemoryStore(o MemoryOptions) (*GuardMemoryStore, error) {
-	t, err := newTable[guardEntry](o)
+	n, perShard, err := o.layout()
 	if err != nil {
 		return nil, err
 	}
-	return &GuardMemoryStore{t: t}, nil
+	s := &GuardMemoryStore{shards: make([]guardShard, n), perShard: perShard, seed: maphash.MakeSeed()}
+	for i := range s.shards {
+		s.shards[i].entries = make(map[[32]byte]guardEntry)
+	}
+	return s, nil
+}
+
+func (s *GuardMemoryStore) shard(key *[32]byte) *guardShard {
+	return &s.shards[place(s.seed, key)&uint64(len(s.shards)-1)]
 }
 
 // Len returns the number of keys tracked.
-func (s *GuardMemoryStore) Len() int { return s.t.Len() }
+func (s *GuardMemoryStore) Len() int {
+	n := 0
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		n += len(sh.entries)
+		sh.mu.Unlock()
+	}
+	return n
+}
 
 // Fail implements GuardStore.
 func (s *GuardMemoryStore) Fail(_ context.Context, key [32]byte, l Limit, p Lockout, now time.Time) (time.Duration, error) {
-	if err := l.validate(); err != nil {
+	T, tau, err := l.params("Limit")
+	if err != nil {
 		return 0, err
 	}
 	ns := now.UnixNano()
-	sh := s.t.shard(&key)
+	sh := s.shard(&key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	var e guardEntry
-	ep, ok := sh.lookup(&key)
-	if ok {
-		e = *ep
-	}
-	e2, started := guardFail(e, l, p, ns)
-	if e2 != e {
-		if ok {
-			*ep = e2
-		} else {
-			s.t.makeRoom(sh, ns)
-			sh.insert(&key, e2)
+	e, tracked := sh.entries[key]
+	old := e
+	started := e.fail(T, tau, p, ns)
+	if e != old {
+		if !tracked && len(sh.entries) >= s.perShard {
+			sh.makeRoom(ns)
 		}
+		sh.entries[key] = e
 	}
 	return started, nil
 }
 
 // Locked implements GuardStore.
 func (s *GuardMemoryStore) Locked(_ context.Context, key [32]byte, now time.Time) (time.Duration, error) {
-	ns := now.UnixNano()
-	sh := s.t.shard(&key)
+	sh := s.shard(&key)
 	sh.mu.Lock()
-	var e guardEntry
-	if ep, ok := sh.lookup(&key); ok {
-		e = *ep
-	}
+	e := sh.entries[key]
 	sh.mu.Unlock()
-	if e.lockUntil > ns {
-		return time.Duration(e.lockUntil - ns), nil
+	if d := e.lockUntil - now.UnixNano(); d > 0 {
+		return time.Duration(d), nil
 	}
 	return 0, nil
 }
 
 // Reset implements GuardStore.
 func (s *GuardMemoryStore) Reset(_ context.Context, key [32]byte) error {
-	sh := s.t.shard(&key)
+	sh := s.shard(&key)
 	sh.mu.Lock()
-	sh.remove(&key)
+	delete(sh.entries, key)
 	sh.mu.Unlock()
-	return nil
-}
-
-// guardFailScript is guardFail in Lua over one hash per key, on Redis's
-// clock (µs). ARGV: interval, tolerance, base, max, memory (µs).
-// Returns the lockout started (µs), or 0.
-const guardFailScript = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local T, tau = tonumber(ARGV[1]), tonumber(ARGV[2])
-local base, cap, mem = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local h = redis.call('HMGET', KEYS[1], 'tat', 'lock', 'off', 'offexp')
-local tat = tonumber(h[1]) or 0
-local lock = tonumber(h[2]) or 0
-local off = tonumber(h[3]) or 0
-local offexp = tonumber(h[4]) or 0
-if lock > now then return 0 end
-if offexp <= now then off = 0 end
-if tat < now then tat = now end
-tat = tat + T
-if tat - now > tau - T then
-  if off < 62 then off = off + 1 end
-  local d = base
-  for i = 2, off do
-    if d >= cap then break end
-    d = d * 2
-  end
-  if d > cap then d = cap end
-  lock = now + d
-  offexp = lock + mem
-  redis.call('HSET', KEYS[1], 'tat', '0', 'lock', string.format('%.0f', lock), 'off', off, 'offexp', string.format('%.0f', offexp))
-  redis.call('PEXPIRE', KEYS[1], math.ceil((offexp - now) / 1000))
-  return d
-end
-redis.call('HSET', KEYS[1], 'tat', string.format('%.0f', tat), 'off', off)
-redis.call('PEXPIRE', KEYS[1], math.ceil((math.max(tat, offexp) - now) / 1000))
-return 0
-`
-
-const guardLockedScript = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local lock = tonumber(redis.call('HGET', KEYS[1], 'lock')) or 0
-if lock > now then return lock - now end
-return 0
-`
-
-// GuardRedisStore is a GuardStore in Redis: one hash per key
-// ("{<prefix>:bf:<hex>}", one slot), one script per call, Redis's clock.
-// Safe for concurrent use.
-type GuardRedisStore struct {
-	c              redis.UniversalClient
-	prefix         string
-	fail, isLocked *redis.Script
-}
-
-// NewGuardRedisStore returns a GuardRedisStore using client c.
-func NewGuardRedisStore(c redis.UniversalClient, o RedisOptions) (*GuardRedisStore, error) {
-	if c == nil {
-		return nil, errors.New("ratelimit: NewGuardRedisStore: client is nil")
-	}
-	if o.Prefix == "" {
-		o.Prefix = DefaultRedisPrefix
-	}
-	if strings.ContainsAny(o.Prefix, "{}") {
-		return nil, fmt.Errorf("ratelimit: RedisOptions.Prefix %q must not contain braces (they make the hash tag)", o.Prefix)
-	}
-	return &GuardRedisStore{c: c, prefix: o.Prefix, fail: redis.NewScript(guardFailScript), isLocked: redis.NewScript(guardLockedScript)}, nil
-}
-
-// Fail implements GuardStore; now is ignored (Redis's clock decides).
-func (s *GuardRedisStore) Fail(ctx context.Context, key [32]byte, l Limit, p Lockout, _ time.Time) (time.Duration, error) {
-	if err := l.validate(); err != nil {
-		return 0, err
-	}
-	T := l.interval().Microseconds()
-	us, err := s.fail.Run(ctx, s.c, []string{redisKey(s.prefix, "bf", &key)},
-		T, int64(l.burst())*T, p.Base.Microseconds(), p.Max.Microseconds(), p.Memory.Microseconds()).Int64()
-	if err != nil {
-		return 0, fmt.Errorf("ratelimit: redis: %w", err)
-	}
-	return time.Duration(us) * time.Microsecond, nil
-}
-
-// Locked implements GuardStore; now is ignored (Redis's clock decides).
-func (s *GuardRedisStore) Locked(ctx context.Context, key [32]byte, _ time.Time) (time.Duration, error) {
-	us, err := s.isLocked.Run(ctx, s.c, []string{redisKey(s.prefix, "bf", &key)}).Int64()
-	if err != nil {
-		return 0, fmt.Errorf("ratelimit: redis: %w", err)
-	}
-	return time.Duration(us) * time.Microsecond, nil
-}
-
-// Reset implements GuardStore.
-func (s *GuardRedisStore) Reset(ctx context.Context, key [32]byte) error {
-	if err := s.c.Del(ctx, redisKey(s.prefix, "bf", &key)).Err(); err != nil {
-		return fmt.Errorf("ratelimit: redis: %w", err)
-	}
 	return nil
 }

@@ -58,7 +58,8 @@ type IdentityConfig struct {
 	TrustedProxies []string
 	// Secret keys the client-key HMAC; at least MinSecretLen bytes. Default
 	// (nil): random per process, so keys differ between instances; Warning
-	// then says so. Instances sharing a Redis store must share the secret.
+	// then says so. Instances sharing a Redis store must share the secret:
+	// redisstore.SharedSecret (package ratelimit/redisstore) gives them one.
 	Secret []byte
 	// IPv6Prefix is the length of the IPv6 network treated as one client,
 	// 1 to 128. Default 64 (one customer site).
@@ -127,6 +128,16 @@ func NewIdentifier(c IdentityConfig) (*Identifier, error) {
 	return id, nil
 }
 
+// MustNewIdentifier is NewIdentifier for literal configuration: it panics on
+// an error.
+func MustNewIdentifier(c IdentityConfig) *Identifier {
+	id, err := NewIdentifier(c)
+	if err != nil {
+		panic(err)
+	}
+	return id
+}
+
 // Warning returns a message for the operator when the configuration is
 // weaker than it should be (a random secret), or "".
 func (id *Identifier) Warning() string { return id.warning }
@@ -140,21 +151,21 @@ func (id *Identifier) TrustedProxy(r *http.Request) bool {
 // Identify computes r's identity. It allocates only when the identity
 // cache misses.
 func (id *Identifier) Identify(r *http.Request) Identity {
-	var out Identity
-	id.identify(r, &out)
-	return out
+	ip, e := id.lookup(r)
+	return Identity{IP: ip, Group: e.group, Key: e.key, IPKey: e.ipKey}
 }
 
-// identify is Identify writing into out, so that callers needing only the
-// key do not copy a whole Identity through a return value.
-func (id *Identifier) identify(r *http.Request, out *Identity) {
+// lookup resolves r's IP and returns the cache entry of its (group,
+// User-Agent) pair, computing it on a miss. Entries are immutable, so the
+// caller may read the one it gets while others replace it in the cache.
+func (id *Identifier) lookup(r *http.Request) (netip.Addr, *cachedIdentity) {
 	ip := id.resolver.Resolve(r)
-	out.IP = ip
+	var group netip.Prefix
 	switch {
 	case ip.Is4():
-		out.Group = netip.PrefixFrom(ip, 32)
+		group = netip.PrefixFrom(ip, 32)
 	case ip.Is6():
-		out.Group, _ = ip.Prefix(id.v6bits)
+		group, _ = ip.Prefix(id.v6bits)
 	}
 	var ua string
 	if v := r.Header["User-Agent"]; len(v) > 0 {
@@ -163,15 +174,12 @@ func (id *Identifier) identify(r *http.Request, out *Identity) {
 	if len(ua) > maxUA {
 		ua = ua[:maxUA]
 	}
-	a := out.Group.Addr().As16()
-	// The seeded agent hash is already random: mixing it alone again would
-	// add nothing, so the first mix is skipped when the group's high half is
-	// zero (every IPv4 group).
+	// The cache's one hash: the seeded agent hash, mixed with each half of
+	// the group's address and its length.
+	a := group.Addr().As16()
 	h := maphash.String(id.seed, ua)
-	if hi := binary.LittleEndian.Uint64(a[:8]); hi != 0 {
-		h = mix64(h ^ hi)
-	}
-	h = mix64(h ^ binary.LittleEndian.Uint64(a[8:]) ^ uint64(out.Group.Bits()))
+	h = mix64(h ^ binary.LittleEndian.Uint64(a[:8]))
+	h = mix64(h ^ binary.LittleEndian.Uint64(a[8:]) ^ uint64(group.Bits()))
 	// Two slots per pair, at independent places (skewed associativity):
 	// three clients then rarely compete for the same two slots, as they do
 	// when the two slots are a fixed set.
@@ -187,13 +195,15 @@ func (id *Identifier) identify(r *http.Request, out *Identity) {
 			victim = slot
 			break // pairs fill their first free slot, so none is further on
 		}
-		if e.group == out.Group && e.ua == ua {
-			out.Key, out.IPKey = e.key, e.ipKey
-			return
+		if e.group == group && e.ua == ua {
+			return ip, e
 		}
 	}
-	id.hmacs(out, ua)
-	victim.Store(&cachedIdentity{group: out.Group, ua: strings.Clone(ua), key: out.Key, ipKey: out.IPKey})
+	out := Identity{Group: group}
+	id.hmacs(&out, ua)
+	e := &cachedIdentity{group: group, ua: strings.Clone(ua), key: out.Key, ipKey: out.IPKey}
+	victim.Store(e)
+	return ip, e
 }
 
 // mix64 is the murmur3 finalizer: every input bit reaches every output bit.
@@ -291,7 +301,7 @@ func IdentityFromContext(ctx context.Context) (Identity, bool) {
 func (id *Identifier) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := &identityContext{Context: r.Context()}
-		id.identify(r, &ctx.ident)
+		ctx.ident = id.Identify(r)
 		if info, ok := reqctx.From(ctx.Context); ok {
 			info.Client = ctx.ident.Short()
 			info.IP = ctx.ident.IP
@@ -308,13 +318,12 @@ func (id *Identifier) identityOf(r *http.Request) Identity {
 	return id.Identify(r)
 }
 
-// clientKey sets *key to the client key of r.
-func (id *Identifier) clientKey(r *http.Request, key *[32]byte) {
+// clientKey returns the client key of r, from the context when an
+// Identifier Handler put the identity there.
+func (id *Identifier) clientKey(r *http.Request) [32]byte {
 	if p, ok := r.Context().Value(identityCtxKey).(*Identity); ok && p != nil {
-		*key = p.Key
-		return
+		return p.Key
 	}
-	var ident Identity
-	id.identify(r, &ident)
-	*key = ident.Key
+	_, e := id.lookup(r)
+	return e.key
 }

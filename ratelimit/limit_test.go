@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/binary"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-	"unsafe"
 )
 
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -140,8 +140,8 @@ func TestMemoryConcurrentExact(t *testing.T) {
 	}
 }
 
-// The lock-free path stays exact while other keys are inserted and evicted
-// in the same shard: 1,000 goroutines on one key, each also adding a new
+// Decisions stay exact while other keys are inserted and evicted in the same
+// shard: 1,000 goroutines on one key, each also adding a new
 // key, in a store far too small for them all.
 func TestMemoryConcurrentExactUnderChurn(t *testing.T) {
 	s, _ := NewMemoryStore(MemoryOptions{MaxKeys: 16, Shards: 1})
@@ -193,50 +193,224 @@ func TestMemoryCap(t *testing.T) {
 	}
 }
 
-// The shards' value slabs stay consistent and bounded under churn: every
-// tracked key owns one slot, freed slots are zero and reused, and a slab
-// never outgrows the shard's share of the cap.
-func TestMemorySlabsUnderChurn(t *testing.T) {
-	if sz := unsafe.Sizeof(shard[*tatEntry]{}); sz != 64 {
-		t.Errorf("a shard is %d bytes, not one cache line", sz)
-	}
-	s, _ := NewMemoryStore(MemoryOptions{MaxKeys: 64, Shards: 2})
+// Refused requests and reports (n = 0) never create an entry: a flood of
+// them cannot evict the keys being limited.
+func TestMemoryOnlyAllowedRequestsWrite(t *testing.T) {
+	s, _ := NewMemoryStore(MemoryOptions{MaxKeys: 8, Shards: 1})
 	ctx := context.Background()
-	short := Limit{Rate: 5, Period: time.Millisecond * 5}
+	tests := []struct {
+		name string
+		l    Limit
+		n    int
+	}{
+		{"report", Limit{Rate: 1, Period: time.Hour}, 0},
+		{"refused", Limit{Rate: 1, Period: time.Hour, Burst: 1}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for i := uint64(0); i < 100; i++ {
+				d, err := s.Allow(ctx, key(500+i), tt.l, t0, tt.n)
+				if err != nil || (tt.n > 0 && d.Allowed) {
+					t.Fatalf("Allow: %+v %v", d, err)
+				}
+			}
+			if n := s.Len(); n != 0 {
+				t.Fatalf("%d entries created", n)
+			}
+		})
+	}
+}
+
+// A full shard with nothing expired evicts the sampled entry closest to a
+// full budget (the earliest TAT), never the one that is being limited.
+func TestMemoryEvictsEarliestTAT(t *testing.T) {
+	s, _ := NewMemoryStore(MemoryOptions{MaxKeys: evictSample, Shards: 1})
+	ctx := context.Background()
+	hourly := Limit{Rate: 1, Period: time.Hour}
+	// key 1 has spent its budget for an hour; the others for less, the
+	// earlier the smaller i.
+	if d, _ := s.Allow(ctx, key(1), hourly, t0.Add(time.Minute), 1); !d.Allowed {
+		t.Fatal("first request refused")
+	}
+	for i := uint64(2); i <= evictSample; i++ {
+		_, _ = s.Allow(ctx, key(i), hourly, t0.Add(time.Duration(i)*time.Second), 1)
+	}
+	_, _ = s.Allow(ctx, key(100), hourly, t0.Add(time.Hour), 1) // full: one goes
+	if n := s.Len(); n != evictSample {
+		t.Fatalf("%d keys after an eviction, want %d", n, evictSample)
+	}
+	if d, _ := s.Allow(ctx, key(1), hourly, t0.Add(time.Hour), 0); d.Remaining != 0 {
+		t.Fatal("the key with the latest TAT was evicted")
+	}
+	if d, _ := s.Allow(ctx, key(2), hourly, t0.Add(time.Hour), 0); d.Remaining != 1 {
+		t.Fatal("the key with the earliest TAT was kept")
+	}
+}
+
+func TestMemoryAllowErrors(t *testing.T) {
+	s, _ := NewMemoryStore(MemoryOptions{})
+	tests := []struct {
+		name string
+		l    Limit
+		n    int
+		want string
+	}{
+		{"zero rate", Limit{Period: time.Second}, 1, "Limit.Rate 0"},
+		{"zero period", Limit{Rate: 1}, 1, "Limit.Period 0s"},
+		{"negative burst", Limit{Rate: 1, Period: time.Second, Burst: -2}, 1, "Limit.Burst -2"},
+		{"too fine", Limit{Rate: 10_000_000, Period: time.Millisecond}, 1, "finer than one request per microsecond"},
+		{"negative n", PerSecond(1), -1, "n must not be negative"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := s.Allow(context.Background(), key(1), tt.l, t0, tt.n); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// checkTable fails t unless every shard of s keeps the table invariants
+// (see MemoryStore): its count is the number of used slots, within the cap,
+// at most half the slots; every key is found where find looks, with no free
+// slot between its home and itself; no key is held twice.
+func checkTable(t *testing.T, s *MemoryStore) {
+	t.Helper()
+	for si := range s.shards {
+		sh := &s.shards[si]
+		used, seen := 0, map[[32]byte]bool{}
+		for i := range sh.slots {
+			e := &sh.slots[i]
+			if e.tat == 0 {
+				if e.key != ([32]byte{}) {
+					t.Fatalf("shard %d: free slot %d keeps a key", si, i)
+				}
+				continue
+			}
+			used++
+			if seen[e.key] {
+				t.Fatalf("shard %d: key held twice", si)
+			}
+			seen[e.key] = true
+			h := place(s.seed, &e.key)
+			if h&uint64(len(s.shards)-1) != uint64(si) {
+				t.Fatalf("shard %d holds a key of shard %d", si, h&uint64(len(s.shards)-1))
+			}
+			for j := sh.home(h); j != uint64(i); j = (j + 1) & sh.mask {
+				if sh.slots[j].tat == 0 {
+					t.Fatalf("shard %d: free slot %d between the home %d of the key at %d", si, j, sh.home(h), i)
+				}
+			}
+			if got, ok := sh.find(&e.key, h); !ok || got != uint64(i) {
+				t.Fatalf("shard %d: key at %d found at %d, %v", si, i, got, ok)
+			}
+		}
+		if used != sh.n || sh.n > s.perShard || 2*sh.n > len(sh.slots) || len(sh.slots) > 2*s.perShard && len(sh.slots) > initialSlots {
+			t.Fatalf("shard %d: %d used slots, count %d, cap %d, %d slots", si, used, sh.n, s.perShard, len(sh.slots))
+		}
+	}
+}
+
+// crowdedKeys returns n keys that s places in its first shard with home
+// slots 0 to 3 at any table size: found by trying keys, as nobody without
+// the store's seed could choose them.
+func crowdedKeys(s *MemoryStore, n int) [][32]byte {
+	var keys [][32]byte
+	for i := uint64(0); len(keys) < n; i++ {
+		k := key(i)
+		if h := place(s.seed, &k); h&uint64(len(s.shards)-1) == 0 && h>>32&0xff < 4 {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+// The tables stay consistent under churn, whatever removals shift back:
+// keys crowded onto a few home slots, keys expiring at different times,
+// growth, evictions of live keys and reclamation of expired ones.
+func TestMemoryTableUnderChurn(t *testing.T) {
+	spread := func(s *MemoryStore) [][32]byte {
+		keys := make([][32]byte, 700)
+		for i := range keys {
+			keys[i] = key(uint64(1000 + i))
+		}
+		return keys
+	}
+	tests := []struct {
+		name  string
+		keys  func(s *MemoryStore) [][32]byte
+		limit Limit
+	}{
+		{"spread keys", spread, Limit{Rate: 5, Period: 5 * time.Millisecond}},
+		{"crowded homes", func(s *MemoryStore) [][32]byte { return crowdedKeys(s, 300) }, Limit{Rate: 5, Period: 5 * time.Millisecond}},
+		{"live keys evicted", spread, Limit{Rate: 1, Period: time.Hour}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, _ := NewMemoryStore(MemoryOptions{MaxKeys: 256, Shards: 2})
+			keys := tt.keys(s)
+			ctx := context.Background()
+			for i := 0; i < 20_000; i++ {
+				now := t0.Add(time.Duration(i) * time.Microsecond)
+				if _, err := s.Allow(ctx, keys[i%len(keys)], tt.limit, now, 1); err != nil {
+					t.Fatal(err)
+				}
+				if i%997 == 0 {
+					checkTable(t, s)
+				}
+			}
+			checkTable(t, s)
+			// once everything has expired, new keys reclaim several at once
+			for i := uint64(0); i < 10; i++ {
+				_, _ = s.Allow(ctx, key(i), tt.limit, t0.Add(2*time.Hour), 1)
+			}
+			checkTable(t, s)
+			if n := s.Len(); n < 10 || n > s.MaxKeys() {
+				t.Fatalf("%d keys after reclamation, cap %d", n, s.MaxKeys())
+			}
+		})
+	}
+}
+
+// Without evictions the store decides exactly as a plain map of TATs does,
+// for every key and at every step, even when keys share home slots.
+func TestMemoryMatchesModel(t *testing.T) {
+	s, _ := NewMemoryStore(MemoryOptions{MaxKeys: 4096, Shards: 1})
+	crowded := crowdedKeys(s, 100)
+	model := map[[32]byte]int64{}
+	l := Limit{Rate: 3, Period: 30 * time.Millisecond}
+	ctx := context.Background()
 	for i := uint64(0); i < 50_000; i++ {
-		now := t0.Add(time.Duration(i) * time.Microsecond)
-		_, _ = s.Allow(ctx, key(1000+i%700), short, now, 1)
-	}
-	// Once everything has expired, a new key reclaims several slots at once
-	// and reuses one: the others wait on the free list.
-	_, _ = s.Allow(ctx, key(1), short, t0.Add(time.Hour), 1)
-	_, _ = s.Allow(ctx, key(2), short, t0.Add(time.Hour), 1)
-	free := 0
-	for si := range s.t.shards {
-		free += len(s.t.shards[si].free)
-	}
-	if free == 0 {
-		t.Fatal("no slot was freed: the test does not exercise the free list")
-	}
-	for si := range s.t.shards {
-		sh := &s.t.shards[si]
-		if len(sh.vals) > s.t.perShard || len(sh.vals) != len(sh.m)+len(sh.free) {
-			t.Fatalf("shard %d: %d slots, %d keys, %d free, cap %d", si, len(sh.vals), len(sh.m), len(sh.free), s.t.perShard)
+		k := key((i * 7919) % 300)
+		if i%2 == 0 {
+			k = crowded[(i/2)%100]
 		}
-		owner := make(map[int32]bool)
-		for _, i := range sh.m {
-			if owner[i] {
-				t.Fatalf("shard %d: slot %d owned twice", si, i)
-			}
-			owner[i] = true
+		now := t0.Add(time.Duration(i) * time.Microsecond * 3)
+		n := int(i % 3) // reports, single and double requests
+		want, next := gcraModel(l, model[k], now.UnixNano(), n)
+		if want.Allowed && n > 0 {
+			model[k] = next
 		}
-		for _, i := range sh.free {
-			if owner[i] || sh.vals[i] != nil {
-				t.Fatalf("shard %d: free slot %d is owned or not nil", si, i)
-			}
-			owner[i] = true
+		got, err := s.Allow(ctx, k, l, now, n)
+		if err != nil || got != want {
+			t.Fatalf("step %d: store %+v %v, model %+v", i, got, err, want)
 		}
 	}
+	checkTable(t, s)
+}
+
+// gcraModel is the textbook GCRA, written apart from gcra on purpose.
+func gcraModel(l Limit, tat, now int64, n int) (Decision, int64) {
+	T := int64(l.Period) / int64(l.Rate)
+	tau := int64(l.burst()) * T
+	if tat < now {
+		tat = now
+	}
+	next := tat + int64(n)*T
+	if next-tau > now {
+		return Decision{Limit: l, RetryAfter: time.Duration(next - tau - now), ResetAfter: time.Duration(tat - now), Remaining: int((tau - (tat - now)) / T)}, tat
+	}
+	return Decision{Allowed: true, Limit: l, ResetAfter: time.Duration(next - now), Remaining: int((tau - (next - now)) / T)}, next
 }
 
 // Expired entries are reclaimed before live ones are evicted.
@@ -261,69 +435,14 @@ func TestMemoryReclaimsExpiredFirst(t *testing.T) {
 	if d, _ := s.Allow(ctx, key(1), long, later, 1); d.Allowed {
 		t.Fatal("the limited key was evicted while expired keys were available")
 	}
-}
-
-// A request that found an entry through the lock-free index just before the
-// entry was reclaimed must not be counted on the orphan: it goes back to the
-// shard map, so a key gets exactly its budget across a reclamation.
-func TestMemoryReclaimedEntryTakesNoUpdate(t *testing.T) {
-	s, _ := NewMemoryStore(MemoryOptions{MaxKeys: 8, Shards: 1})
-	ctx := context.Background()
-	hourly := Limit{Rate: 1, Period: time.Hour}
-	k := key(1)
-	if d, _ := s.Allow(ctx, k, hourly, t0, 1); !d.Allowed {
-		t.Fatal("first request refused")
+	// A full shard of expired keys: one new key reclaims every sampled one.
+	full, _ := NewMemoryStore(MemoryOptions{MaxKeys: evictSample, Shards: 1})
+	for i := uint64(0); i < evictSample; i++ {
+		_, _ = full.Allow(ctx, key(200+i), short, t0, 1)
 	}
-	later := t0.Add(2 * time.Hour) // k's entry has expired
-	stale := s.slot(&k).Load()     // a request reads the index...
-	if stale == nil || stale.key != k {
-		t.Fatal("the entry is not in the index")
-	}
-	for i := uint64(2); i <= 9; i++ { // ...while new keys reclaim k's entry
-		_, _ = s.Allow(ctx, key(i), hourly, later, 1)
-	}
-	if s.slot(&k).Load() == stale {
-		t.Error("the reclaimed entry is still in the index")
-	}
-	allowed := 0
-	T := int64(hourly.interval())
-	var d Decision
-	if update(stale, &d, &hourly, T, T, later.UnixNano(), 1) && d.Allowed {
-		allowed++ // the stale request counted on the orphan
-	}
-	for range 2 {
-		if d, _ := s.Allow(ctx, k, hourly, later, 1); d.Allowed {
-			allowed++
-		}
-	}
-	if allowed != 1 {
-		t.Fatalf("%d requests allowed within an hour at 1/h", allowed)
-	}
-}
-
-// The lock-free index places keys by a hash drawn per store: the same keys
-// land in different places in two stores (an attacker who learns one
-// layout, or shapes keys through a KeyFunc, cannot aim at a place), and
-// keys differing in any one word spread out.
-func TestMemoryIndexSeeded(t *testing.T) {
-	a, _ := NewMemoryStore(MemoryOptions{})
-	b, _ := NewMemoryStore(MemoryOptions{})
-	place := func(s *MemoryStore, k *[32]byte) uintptr {
-		return uintptr(unsafe.Pointer(s.slot(k))) - uintptr(unsafe.Pointer(&s.index[0]))
-	}
-	for w := 0; w < 32; w += 4 {
-		same, seen := 0, map[uintptr]bool{}
-		for i := range 64 {
-			var k [32]byte
-			k[w] = byte(i) // keys differing in word w/4 only
-			seen[place(a, &k)] = true
-			if place(a, &k) == place(b, &k) {
-				same++
-			}
-		}
-		if same > 8 || len(seen) < 48 {
-			t.Errorf("word %d: %d of 64 keys in the same place in two stores, %d distinct places", w/4, same, len(seen))
-		}
+	_, _ = full.Allow(ctx, key(300), short, later, 1)
+	if n := full.Len(); n != 1 {
+		t.Fatalf("%d keys after a new key met %d expired ones, want 1", n, evictSample)
 	}
 }
 
@@ -364,5 +483,23 @@ func cpuLoop(b *testing.B, f func(i int)) {
 	}
 	if end := threadCPU(); start > 0 && b.N > 0 {
 		b.ReportMetric(float64(end-start)/float64(b.N), "cpu-ns/op")
+	}
+}
+
+// A clock before 1970 (a zero time.Time, a broken Now) must not store a TAT
+// that reads as a free slot: the key is still limited and the table intact.
+func TestMemoryClockBefore1970(t *testing.T) {
+	for _, now := range []time.Time{{}, time.Unix(-3600, 0), time.Unix(0, 0)} {
+		t.Run(now.String(), func(t *testing.T) {
+			s, _ := NewMemoryStore(MemoryOptions{MaxKeys: 64, Shards: 1})
+			l := Limit{Rate: 1, Period: time.Nanosecond * 1000}
+			if d, _ := s.Allow(context.Background(), key(1), l, now, 1); !d.Allowed {
+				t.Fatal("first request refused")
+			}
+			if d, _ := s.Allow(context.Background(), key(1), l, now, 1); d.Allowed {
+				t.Fatal("second request at the same instant allowed")
+			}
+			checkTable(t, s)
+		})
 	}
 }

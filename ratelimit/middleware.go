@@ -10,14 +10,17 @@ import (
 	"time"
 
 	"github.com/apiguard/apiguard/auditlog"
-	"github.com/apiguard/apiguard/internal/reqctx"
 )
 
-// Config configures a Limiter.
+// Config configures a Limiter. Only Limit is required; every other zero
+// field means the default its doc names.
 type Config struct {
-	// Store keeps the limiter state. Required.
+	// Store keeps the limiter state. Default: a MemoryStore with default
+	// MemoryOptions. Use a store from package ratelimit/redisstore to share
+	// budgets between instances.
 	Store Store
-	// Limit is the budget per client. Required.
+	// Limit is the budget per client, such as PerMinute(100) or
+	// Limit{Rate: 100, Period: time.Minute, Burst: 20}. Required.
 	Limit Limit
 	// Name names the route group: it appears in RateLimit-Policy and
 	// RateLimit, and it separates this limiter's keys from other limiters
@@ -27,14 +30,23 @@ type Config struct {
 	// Handler put one in the context. Default: an Identifier trusting no proxy
 	// with a random secret.
 	Identifier *Identifier
-	// KeyFunc, when set, chooses the key; when it reports false the client
-	// identity is used.
+	// KeyFunc, when set, chooses the key of a request; when it reports false
+	// the client identity is used. Return a keyed hash, never a raw value:
+	// Identifier.Derive(label, value) gives one that reveals nothing in a
+	// shared store and is spread as stores expect.
+	//
+	// To give each authenticated user one budget from every address, place
+	// the limiter after authentication and key by the token's subject (see
+	// the example of Config.KeyFunc):
+	//
+	//	KeyFunc: func(r *http.Request) ([32]byte, bool) {
+	//		c, ok := middleware.ClaimsFromContext(r.Context())
+	//		if !ok {
+	//			return [32]byte{}, false // anonymous: by client identity
+	//		}
+	//		return id.Derive("sub", c.Subject), true
+	//	}
 	KeyFunc func(*http.Request) ([32]byte, bool)
-	// BySubject keys authenticated requests by their subject (reqctx
-	// Info.Sub, filled by middleware.Authenticate), so a user has one budget
-	// from every address. Use it on a limiter placed after Authenticate;
-	// anonymous requests still count by client identity.
-	BySubject bool
 	// FailClosed refuses requests (503 with Retry-After: 1) while the store
 	// fails. Default false: fail open, the right default for general limits
 	// (a Redis outage must not take the API down); use true for login.
@@ -45,9 +57,7 @@ type Config struct {
 	ErrorWriter func(w http.ResponseWriter, r *http.Request, d Decision)
 	// Audit records each switch to and from a failing store. Default: none.
 	Audit *auditlog.Logger
-	// Now is the clock. Default: time.Now read once, then advanced by the
-	// monotonic clock alone (one clock read per request instead of two, and
-	// immune to wall-clock steps).
+	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
 
@@ -55,25 +65,12 @@ type Config struct {
 type Limiter struct {
 	cfg      Config
 	mask     [32]byte // separates this limiter's keys from others in one store
-	subLabel string
 	policy   []string // precomputed RateLimit-Policy value
 	rlPrefix string   // `"name";r=`
 	failing  atomic.Bool
-	// mem is Store when it is a *MemoryStore: Check then calls it directly,
-	// with T and tau (the GCRA interval and tolerance of cfg.Limit) computed
-	// once here.
-	mem    *MemoryStore
-	T, tau int64
-	// monoClock is set when cfg.Now is the default clock (the wall time read
-	// once in New, then advanced by the monotonic clock alone): Check then
-	// reads unix ns as monoNs + time.Since(monoBase), the instant cfg.Now
-	// would return, without building a time.Time.
-	monoClock bool
-	monoBase  time.Time
-	monoNs    int64
 	// rlCache holds recently formatted RateLimit values, so steady traffic
-	// sets the header without allocating. Direct-mapped, lock-free, entries
-	// immutable.
+	// sets the header without allocating. Direct-mapped by (remaining,
+	// seconds), lock-free, entries immutable.
 	rlCache [rlCacheSize]atomic.Pointer[rlValue]
 }
 
@@ -93,20 +90,18 @@ const (
 )
 
 var (
-	jsonType      = []string{"application/json"}
-	retryOne      = []string{"1"}
-	bodyLimited   = []byte(`{"error":"rate_limited","error_description":"too many requests"}` + "\n")
-	bodyUnavail   = []byte(`{"error":"temporarily_unavailable","error_description":"try again later"}` + "\n")
-	errNilStore   = errors.New("ratelimit: Config.Store is nil")
-	errBadNameMsg = "ratelimit: Config.Name "
+	jsonType    = []string{"application/json"}
+	retryOne    = []string{"1"}
+	bodyLimited = []byte(`{"error":"rate_limited","error_description":"too many requests"}` + "\n")
+	bodyUnavail = []byte(`{"error":"temporarily_unavailable","error_description":"try again later"}` + "\n")
 )
 
 // New validates c and returns a Limiter.
 func New(c Config) (*Limiter, error) {
-	if c.Store == nil {
-		return nil, errNilStore
+	if c.Limit == (Limit{}) {
+		return nil, errors.New("ratelimit: Config.Limit is zero; set a budget such as ratelimit.PerMinute(100)")
 	}
-	if err := c.Limit.validate(); err != nil {
+	if err := c.Limit.check("Config.Limit"); err != nil {
 		return nil, err
 	}
 	if c.Name == "" {
@@ -115,8 +110,15 @@ func New(c Config) (*Limiter, error) {
 	for i := 0; i < len(c.Name); i++ {
 		ch := c.Name[i]
 		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '-' || ch == '_' || ch == '.') || i >= 64 {
-			return nil, errors.New(errBadNameMsg + strconv.Quote(c.Name) + " must be 1 to 64 letters, digits, '-', '_' or '.'")
+			return nil, errors.New("ratelimit: Config.Name " + strconv.Quote(c.Name) + " must be 1 to 64 letters, digits, '-', '_' or '.'")
 		}
+	}
+	if c.Store == nil {
+		s, err := NewMemoryStore(MemoryOptions{})
+		if err != nil {
+			return nil, err
+		}
+		c.Store = s
 	}
 	if c.Identifier == nil {
 		id, err := NewIdentifier(IdentityConfig{})
@@ -125,16 +127,10 @@ func New(c Config) (*Limiter, error) {
 		}
 		c.Identifier = id
 	}
-	l := &Limiter{mask: sha256.Sum256([]byte("apiguard/ratelimit/" + c.Name)), subLabel: "sub/" + c.Name}
 	if c.Now == nil {
-		base := time.Now()
-		l.monoBase, l.monoNs, l.monoClock = base, base.UnixNano(), true
-		c.Now = func() time.Time { return base.Add(time.Since(base)) }
+		c.Now = time.Now
 	}
-	l.cfg = c
-	l.mem, _ = c.Store.(*MemoryStore)
-	l.T = int64(c.Limit.interval())
-	l.tau = int64(c.Limit.burst()) * l.T
+	l := &Limiter{cfg: c, mask: sha256.Sum256([]byte("apiguard/ratelimit/" + c.Name))}
 	pol := strconv.Quote(c.Name) + ";q=" + strconv.Itoa(c.Limit.Rate) + ";w=" + strconv.FormatInt(ceilSeconds(c.Limit.Period), 10)
 	if c.Limit.Burst != 0 && c.Limit.Burst != c.Limit.Rate {
 		pol += ";burst=" + strconv.Itoa(c.Limit.Burst)
@@ -144,32 +140,20 @@ func New(c Config) (*Limiter, error) {
 	return l, nil
 }
 
+// MustNew is New for literal configuration: it panics on an error.
+func MustNew(c Config) *Limiter {
+	l, err := New(c)
+	if err != nil {
+		panic(err)
+	}
+	return l
+}
+
 // Check takes one request's worth of budget for r and returns the decision.
 // On a store error it returns the error and a decision that follows the
 // fail-open/closed setting.
 func (l *Limiter) Check(r *http.Request) (Decision, error) {
-	var d Decision
-	err := l.check(r, &d)
-	return d, err
-}
-
-// check is Check deciding into *d, which the hot path keeps on its stack.
-func (l *Limiter) check(r *http.Request, d *Decision) error {
-	var key [32]byte
-	l.key(r, &key)
-	if l.mem != nil {
-		var ns int64
-		if l.monoClock {
-			ns = l.monoNs + int64(time.Since(l.monoBase))
-		} else {
-			ns = l.cfg.Now().UnixNano()
-		}
-		// A memory store never fails for a limit validated in New.
-		l.mem.allow(d, &key, &l.cfg.Limit, l.T, l.tau, ns, 1)
-		return nil
-	}
-	var err error
-	*d, err = l.cfg.Store.Allow(r.Context(), key, l.cfg.Limit, l.cfg.Now(), 1)
+	d, err := l.cfg.Store.Allow(r.Context(), l.key(r), l.cfg.Limit, l.cfg.Now(), 1)
 	if err != nil {
 		if l.failing.CompareAndSwap(false, true) {
 			detail := "rate-limit store failing; failing open"
@@ -178,30 +162,27 @@ func (l *Limiter) check(r *http.Request, d *Decision) error {
 			}
 			l.cfg.Audit.Record(r, auditlog.Event{Name: auditlog.StoreUnavailable, Reason: "ratelimit_" + l.cfg.Name, Detail: detail})
 		}
-		*d = Decision{Allowed: !l.cfg.FailClosed, Limit: l.cfg.Limit, RetryAfter: time.Second}
-		return err
+		return Decision{Allowed: !l.cfg.FailClosed, Limit: l.cfg.Limit, RetryAfter: time.Second}, err
 	}
 	if l.failing.Load() && l.failing.CompareAndSwap(true, false) {
 		l.cfg.Audit.Record(r, auditlog.Event{Name: auditlog.StoreUnavailable, Reason: "ratelimit_" + l.cfg.Name, Detail: "rate-limit store recovered"})
 	}
-	return nil
+	return d, nil
 }
 
-// key sets *key to the store key of r.
-func (l *Limiter) key(r *http.Request, key *[32]byte) {
-	var ok bool
+// key returns the store key of r: KeyFunc's or the client key, mixed with
+// this limiter's mask.
+func (l *Limiter) key(r *http.Request) [32]byte {
+	var key [32]byte
+	ok := false
 	if l.cfg.KeyFunc != nil {
-		*key, ok = l.cfg.KeyFunc(r)
-	}
-	if !ok && l.cfg.BySubject {
-		if info, has := reqctx.From(r.Context()); has && info.Sub != "" {
-			*key, ok = l.cfg.Identifier.Derive(l.subLabel, info.Sub), true
-		}
+		key, ok = l.cfg.KeyFunc(r)
 	}
 	if !ok {
-		l.cfg.Identifier.clientKey(r, key)
+		key = l.cfg.Identifier.clientKey(r)
 	}
-	xorKey(key, &l.mask)
+	xorKey(&key, &l.mask)
+	return key
 }
 
 // xorKey mixes a per-limiter (or per-purpose) mask into key, so that users
@@ -217,8 +198,7 @@ func xorKey(key, mask *[32]byte) {
 // ErrorWriter's body.
 func (l *Limiter) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var d Decision
-		err := l.check(r, &d)
+		d, err := l.Check(r)
 		h := w.Header()
 		if err != nil {
 			if d.Allowed {

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/apiguard/apiguard/auditlog"
-	"github.com/apiguard/apiguard/internal/reqctx"
 )
 
 type clock struct{ t time.Time }
@@ -46,10 +45,10 @@ func TestNewErrors(t *testing.T) {
 		c    Config
 		want string
 	}{
-		{"no store", Config{Limit: Limit{Rate: 1, Period: time.Second}}, "Store is nil"},
-		{"no rate", Config{Store: s, Limit: Limit{Period: time.Second}}, "Rate 0"},
-		{"no period", Config{Store: s, Limit: Limit{Rate: 1}}, "Period 0s"},
-		{"negative burst", Config{Store: s, Limit: Limit{Rate: 1, Period: time.Second, Burst: -1}}, "Burst -1"},
+		{"no limit", Config{Store: s}, "Config.Limit is zero"},
+		{"no rate", Config{Store: s, Limit: Limit{Period: time.Second}}, "Config.Limit.Rate 0"},
+		{"no period", Config{Store: s, Limit: Limit{Rate: 1}}, "Config.Limit.Period 0s"},
+		{"negative burst", Config{Store: s, Limit: Limit{Rate: 1, Period: time.Second, Burst: -1}}, "Config.Limit.Burst -1"},
 		{"bad name", Config{Store: s, Limit: Limit{Rate: 1, Period: time.Second}, Name: `a"b`}, `"a\"b"`},
 	}
 	for _, tt := range tests {
@@ -57,6 +56,71 @@ func TestNewErrors(t *testing.T) {
 			_, err := New(tt.c)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error %v, want one containing %s", err, tt.want)
+			}
+		})
+	}
+}
+
+// The zero values of Config's optional fields mean working defaults: a
+// limiter with only a Limit limits (a memory store, a default identifier,
+// the wall clock), and the Must form panics on what New refuses.
+func TestNewDefaults(t *testing.T) {
+	l := MustNew(Config{Limit: PerHour(1)})
+	h := l.Handler(okHandler)
+	codes := []int{}
+	for range 2 {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, newReq("192.0.2.1:1", "ua"))
+		codes = append(codes, rec.Code)
+	}
+	if codes[0] != 200 || codes[1] != 429 {
+		t.Fatalf("codes %v, want [200 429]", codes)
+	}
+	if _, ok := l.cfg.Store.(*MemoryStore); !ok {
+		t.Fatalf("default store is %T", l.cfg.Store)
+	}
+	defer func() {
+		if err, _ := recover().(error); err == nil || !strings.Contains(err.Error(), "Config.Limit") {
+			t.Fatalf("MustNew with no limit: recovered %v", err)
+		}
+	}()
+	MustNew(Config{})
+}
+
+// Keyed by the authenticated subject through KeyFunc (what a limiter after
+// authentication does with middleware.ClaimsFromContext): one budget per
+// subject from every address, anonymous requests by client identity.
+func TestMiddlewareKeyBySubject(t *testing.T) {
+	id := mustIdentifier(t, IdentityConfig{})
+	l := newLimiter(t, Config{Identifier: id, Limit: Limit{Rate: 1, Period: time.Minute},
+		KeyFunc: func(r *http.Request) ([32]byte, bool) {
+			sub := r.Header.Get("X-Test-Subject") // stands in for the claims
+			return id.Derive("sub", sub), sub != ""
+		}})
+	h := l.Handler(okHandler)
+	serve := func(remote, sub string) int {
+		r := newReq(remote, "ua")
+		if sub != "" {
+			r.Header.Set("X-Test-Subject", sub)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		return rec.Code
+	}
+	tests := []struct {
+		name, remote, sub string
+		want              int
+	}{
+		{"first", "192.0.2.1:1", "alice", 200},
+		{"same subject elsewhere", "198.51.100.9:1", "alice", 429},
+		{"another subject", "198.51.100.9:1", "bob", 200},
+		{"anonymous", "198.51.100.9:1", "", 200},
+		{"anonymous again", "198.51.100.9:1", "", 429},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := serve(tt.remote, tt.sub); got != tt.want {
+				t.Fatalf("status %d, want %d", got, tt.want)
 			}
 		})
 	}
@@ -148,29 +212,6 @@ func TestMiddlewareNamesSeparateKeys(t *testing.T) {
 		if rec.Code != 200 {
 			t.Fatalf("limiter %s: %d; the groups share a budget", l.cfg.Name, rec.Code)
 		}
-	}
-}
-
-func TestMiddlewareBySubject(t *testing.T) {
-	l := newLimiter(t, Config{Limit: Limit{Rate: 1, Period: time.Minute}, BySubject: true})
-	h := l.Handler(okHandler)
-	serve := func(remote, sub string) int {
-		r := newReq(remote, "ua")
-		if sub != "" {
-			r = r.WithContext(reqctx.With(r.Context(), &reqctx.Info{Sub: sub}))
-		}
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, r)
-		return rec.Code
-	}
-	if serve("192.0.2.1:1", "alice") != 200 {
-		t.Fatal("first request refused")
-	}
-	if serve("198.51.100.9:1", "alice") != 429 {
-		t.Fatal("the same subject from another address got a new budget")
-	}
-	if serve("198.51.100.9:1", "bob") != 200 || serve("198.51.100.9:1", "") != 200 {
-		t.Fatal("another subject or an anonymous client was limited")
 	}
 }
 
@@ -272,46 +313,9 @@ func (w *nopWriter) Header() http.Header         { return w.h }
 func (w *nopWriter) Write(p []byte) (int, error) { return len(p), nil }
 func (w *nopWriter) WriteHeader(int)             {}
 
-// storeOnly hides the concrete type of a Store, forcing the Limiter through
-// the Store interface.
-type storeOnly struct{ Store }
-
-// TestMemoryFastPathMatchesStore checks that the Limiter's direct path into
-// a *MemoryStore (GCRA constants computed in New) decides exactly as the
-// Store interface does, request by request, allowed and refused, with the
-// same Remaining, ResetAfter and RetryAfter.
-func TestMemoryFastPathMatchesStore(t *testing.T) {
-	for _, lim := range []Limit{
-		{Rate: 3, Period: time.Second},
-		{Rate: 5, Period: 15 * time.Minute, Burst: 2},
-		{Rate: 7, Period: time.Minute, Burst: 20},
-	} {
-		t.Run(lim.String(), func(t *testing.T) {
-			clk := &clock{t: time.Unix(1_700_000_000, 0)}
-			id := mustIdentifier(t, IdentityConfig{})
-			fastStore, _ := NewMemoryStore(MemoryOptions{})
-			slowStore, _ := NewMemoryStore(MemoryOptions{})
-			fast := newLimiter(t, Config{Store: fastStore, Identifier: id, Limit: lim, Now: clk.Now})
-			slow := newLimiter(t, Config{Store: storeOnly{slowStore}, Identifier: id, Limit: lim, Now: clk.Now})
-			if fast.mem == nil || slow.mem != nil {
-				t.Fatal("the limiters do not take the paths this test compares")
-			}
-			r := newReq("192.0.2.1:1234", "agent")
-			for i := 0; i < 60; i++ {
-				df, errF := fast.Check(r)
-				ds, errS := slow.Check(r)
-				if errF != nil || errS != nil || df != ds {
-					t.Fatalf("request %d: fast path %+v, %v; Store interface %+v, %v", i, df, errF, ds, errS)
-				}
-				clk.t = clk.t.Add(time.Duration(i%7) * lim.interval() / 3)
-			}
-		})
-	}
-}
-
-// TestDefaultClockIsWallTime checks that the default clock's direct
-// nanosecond reading is the current time: a key refused under it must be
-// refused for about one interval from now, not from some other epoch.
+// TestDefaultClockIsWallTime checks that the default clock is the wall
+// clock: a key refused under it is refused for about one interval from now,
+// not from some other epoch.
 func TestDefaultClockIsWallTime(t *testing.T) {
 	st, _ := NewMemoryStore(MemoryOptions{})
 	l := newLimiter(t, Config{Store: st, Limit: Limit{Rate: 1, Period: time.Hour}})
@@ -326,10 +330,44 @@ func TestDefaultClockIsWallTime(t *testing.T) {
 	}
 	// The stored time must be where the Store interface at the wall time
 	// finds it (n=0 only reports).
-	var key [32]byte
-	l.key(r, &key)
-	ds, err := st.Allow(context.Background(), key, l.cfg.Limit, before, 0)
+	ds, err := st.Allow(context.Background(), l.key(r), l.cfg.Limit, before, 0)
 	if err != nil || ds.ResetAfter < d.ResetAfter-time.Second || ds.ResetAfter > d.ResetAfter+time.Second {
 		t.Fatalf("default clock: ResetAfter %v; at wall time the store says %+v, %v", d.ResetAfter, ds, err)
+	}
+}
+
+// The Must forms panic with New's error, which names the field and the
+// value, and return what New would when the configuration is good.
+func TestMustForms(t *testing.T) {
+	tests := []struct {
+		name string
+		call func() any
+		want string // in the panic; "" when it must not panic
+	}{
+		{"MustNew", func() any { return MustNew(Config{Limit: PerSecond(5)}) }, ""},
+		{"MustNew bad name", func() any { return MustNew(Config{Limit: PerSecond(5), Name: "a b"}) }, `Config.Name "a b"`},
+		{"MustNewGuard", func() any { return MustNewGuard(GuardConfig{}) }, ""},
+		{"MustNewGuard bad limit", func() any { return MustNewGuard(GuardConfig{LoginPerIP: Limit{Rate: -3, Period: time.Minute}}) }, "GuardConfig.LoginPerIP.Rate -3"},
+		{"MustNewIdentifier", func() any { return MustNewIdentifier(IdentityConfig{}) }, ""},
+		{"MustNewIdentifier short secret", func() any { return MustNewIdentifier(IdentityConfig{Secret: []byte("short")}) }, "IdentityConfig.Secret is 5 bytes"},
+		{"MustParseLimit", func() any { return MustParseLimit("10/s") }, ""},
+		{"MustParseLimit bad", func() any { return MustParseLimit("10/fortnight") }, `"10/fortnight"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			defer func() {
+				r := recover()
+				err, _ := r.(error)
+				switch {
+				case tt.want == "" && r != nil:
+					t.Fatalf("panicked: %v", r)
+				case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+					t.Fatalf("recovered %v, want an error containing %q", r, tt.want)
+				}
+			}()
+			if v := tt.call(); v == nil || tt.want != "" {
+				t.Fatalf("returned %v", v)
+			}
+		})
 	}
 }

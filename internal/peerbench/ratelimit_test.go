@@ -46,11 +46,8 @@ func apiguardLimiter(tb testing.TB) (*ratelimit.Identifier, *ratelimit.Limiter) 
 	if err != nil {
 		tb.Fatal(err)
 	}
-	st, err := ratelimit.NewMemoryStore(ratelimit.MemoryOptions{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	l, err := ratelimit.New(ratelimit.Config{Store: st, Identifier: id, Limit: ratelimit.Limit{Rate: perSec, Period: time.Second, Burst: 1 << 30}})
+	// No Store: the default memory store.
+	l, err := ratelimit.New(ratelimit.Config{Identifier: id, Limit: ratelimit.Limit{Rate: perSec, Period: time.Second, Burst: 1 << 30}})
 	if err != nil {
 		tb.Fatal(err)
 	}
