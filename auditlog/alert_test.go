@@ -11,8 +11,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/apiguard/apiguard/internal/reqctx"
 )
 
 // alerts collects alerts, safe for concurrent use.
@@ -36,7 +34,7 @@ func (a *alerts) all() []Alert {
 // clientRequest is a request from the client with key c.
 func clientRequest(c string) *http.Request {
 	r := httptest.NewRequest(http.MethodGet, "/api/me", nil)
-	return r.WithContext(reqctx.With(r.Context(), &reqctx.Info{RequestID: "rid-" + c, Client: c}))
+	return r.WithContext(WithRequestInfo(r.Context(), &RequestInfo{RequestID: "rid-" + c, Client: c}))
 }
 
 func TestSuppressionFlood(t *testing.T) {
@@ -190,7 +188,7 @@ func TestSuppressionBounded(t *testing.T) {
 	maxLen := 0
 	base := httptest.NewRequest(http.MethodGet, "/api/me", nil)
 	for i := range clients {
-		r := base.WithContext(reqctx.With(base.Context(), &reqctx.Info{Client: strconv.Itoa(i)}))
+		r := base.WithContext(WithRequestInfo(base.Context(), &RequestInfo{Client: strconv.Itoa(i)}))
 		l.Record(r, Event{Name: SecurityThreat, Reason: "alg_none"})
 		l.Record(r, Event{Name: SecurityThreat, Reason: "alg_none"}) // suppressed
 		if i%1000 == 0 {
@@ -212,7 +210,7 @@ func TestSuppressionBounded(t *testing.T) {
 	// The default cap holds too.
 	l = New(io.Discard, Options{Now: clk.Now})
 	for i := range clients {
-		r := base.WithContext(reqctx.With(base.Context(), &reqctx.Info{Client: strconv.Itoa(i)}))
+		r := base.WithContext(WithRequestInfo(base.Context(), &RequestInfo{Client: strconv.Itoa(i)}))
 		l.Record(r, Event{Name: Lockout, Reason: "login_failures"})
 	}
 	if n := l.sup.len(); n > DefaultSuppressMaxKeys {
@@ -280,7 +278,7 @@ func TestAlertFields(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			cancel() // the request is over; an async alerter must still get a live context
 			r := httptest.NewRequestWithContext(ctx, http.MethodGet, "/x", nil)
-			r = r.WithContext(reqctx.With(r.Context(), &reqctx.Info{RequestID: "rid", Client: tt.client, Sub: "alice"}))
+			r = r.WithContext(WithRequestInfo(r.Context(), &RequestInfo{RequestID: "rid", Client: tt.client, Sub: "alice"}))
 			l.Record(r, Event{Name: SecurityThreat, Reason: "alg_mismatch"})
 			if len(got) != 1 {
 				t.Fatalf("%d alerts", len(got))

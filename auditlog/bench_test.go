@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/apiguard/apiguard/internal/reqctx"
 	"github.com/rs/zerolog"
 )
 
@@ -61,7 +60,7 @@ func BenchmarkRecord(b *testing.B) {
 func BenchmarkRequestLogger(b *testing.B) {
 	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	refused := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if info, ok := reqctx.From(r.Context()); ok {
+		if info, ok := RequestInfoFrom(r.Context()); ok {
 			info.Client = "c0ffee01"
 		}
 		w.WriteHeader(http.StatusUnauthorized)

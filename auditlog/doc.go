@@ -8,7 +8,7 @@
 //     *Logger, and a nil one records nothing.
 //   - RequestLogger.Handler, the outermost middleware, gives each request an
 //     id (an incoming X-Request-ID is kept only if it is 1 to 64 bytes of
-//     [A-Za-z0-9._-]), puts a *reqctx.Info in its context for later steps to
+//     [A-Za-z0-9._-]), puts a *RequestInfo in its context for later steps to
 //     fill (client key, IP, subject), and writes one access line
 //     (event "request") when the handler returns (those of refused
 //     requests aggregated, see Floods).

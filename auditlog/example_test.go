@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/apiguard/apiguard/auditlog"
-	"github.com/apiguard/apiguard/internal/reqctx"
 )
 
 func fixedNow() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }
@@ -33,7 +32,7 @@ func ExampleRequestLogger_Handler() {
 	l := auditlog.New(os.Stdout, auditlog.Options{Now: fixedNow, IP: auditlog.IPNone})
 	rl := auditlog.MustNewRequestLogger(l, auditlog.RequestLogOptions{}) // literal options: an error would be a bug
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if info, ok := reqctx.From(r.Context()); ok {
+		if info, ok := auditlog.RequestInfoFrom(r.Context()); ok {
 			info.Sub = "alice" // what the authentication step fills in
 		}
 		fmt.Fprint(w, `{"ok":true}`)
@@ -61,7 +60,7 @@ func ExampleAlerter() {
 		Alerter: alerter,
 	})
 	r := httptest.NewRequest(http.MethodGet, "/api/me", nil)
-	r = r.WithContext(reqctx.With(r.Context(), &reqctx.Info{Client: "9f86d081"}))
+	r = r.WithContext(auditlog.WithRequestInfo(r.Context(), &auditlog.RequestInfo{Client: "9f86d081"}))
 
 	for range 1000 {
 		l.Record(r, auditlog.Event{Name: auditlog.SecurityThreat, Reason: "embedded_jwk"})
@@ -86,7 +85,7 @@ func ExampleTokenID() {
 func ExampleOptions_refusals() {
 	l := auditlog.New(os.Stdout, auditlog.Options{Now: fixedNow, IP: auditlog.IPNone, RefusalBurst: 2})
 	r := httptest.NewRequest(http.MethodGet, "/api/me", nil)
-	r = r.WithContext(reqctx.With(r.Context(), &reqctx.Info{Client: "9f86d081"}))
+	r = r.WithContext(auditlog.WithRequestInfo(r.Context(), &auditlog.RequestInfo{Client: "9f86d081"}))
 
 	for range 1000 { // forged tokens
 		l.Record(r, auditlog.Event{Name: auditlog.TokenRejected, Reason: "bad_signature", Status: http.StatusUnauthorized})

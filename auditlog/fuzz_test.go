@@ -7,8 +7,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-
-	"github.com/apiguard/apiguard/internal/reqctx"
 )
 
 // FuzzRequestID feeds arbitrary X-Request-ID values through the middleware:
@@ -23,7 +21,7 @@ func FuzzRequestID(f *testing.F) {
 	}
 	var seen string
 	h := rl.Handler(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
-		info, _ := reqctx.From(r.Context())
+		info, _ := RequestInfoFrom(r.Context())
 		seen = info.RequestID
 	}))
 	f.Fuzz(func(t *testing.T, id string) {

@@ -4,8 +4,6 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
-
-	"github.com/apiguard/apiguard/internal/reqctx"
 )
 
 // IPMode says how much of the client IP an audit line keeps.
@@ -82,9 +80,9 @@ func (m IPMode) reduce(ip netip.Addr) netip.Addr {
 }
 
 // requestIP is the client IP of r: the one a trusted-proxy-aware step put in
-// the request's reqctx.Info, else the direct peer from RemoteAddr. Forwarding
+// the request's RequestInfo, else the direct peer from RemoteAddr. Forwarding
 // headers are never read here.
-func requestIP(r *http.Request, info *reqctx.Info) netip.Addr {
+func requestIP(r *http.Request, info *RequestInfo) netip.Addr {
 	if info != nil && info.IP.IsValid() {
 		return info.IP
 	}

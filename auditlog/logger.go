@@ -8,7 +8,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/apiguard/apiguard/internal/reqctx"
 	"github.com/rs/zerolog"
 )
 
@@ -172,28 +171,28 @@ func (l *Logger) Record(r *http.Request, e Event) {
 	if l == nil {
 		return
 	}
-	var info *reqctx.Info
+	var info *RequestInfo
 	ctx := context.Background()
 	if r != nil {
 		ctx = r.Context()
-		info, _ = reqctx.From(ctx)
+		info, _ = RequestInfoFrom(ctx)
 	}
 	l.record(ctx, r, info, &e)
 }
 
 // RecordContext records e for code that holds the request's context but not
 // the request itself (a token service, a store): request_id, client and ip
-// come from the context's reqctx.Info when there is one; method and path are
+// come from the context's RequestInfo when there is one; method and path are
 // left out. A nil Logger records nothing.
 func (l *Logger) RecordContext(ctx context.Context, e Event) {
 	if l == nil {
 		return
 	}
-	info, _ := reqctx.From(ctx)
+	info, _ := RequestInfoFrom(ctx)
 	l.record(ctx, nil, info, &e)
 }
 
-func (l *Logger) record(ctx context.Context, r *http.Request, info *reqctx.Info, e *Event) {
+func (l *Logger) record(ctx context.Context, r *http.Request, info *RequestInfo, e *Event) {
 	l.counter.inc(e.Name, e.Reason)
 	switch {
 	case e.Name.alerting():
@@ -218,7 +217,7 @@ func (l *Logger) record(ctx context.Context, r *http.Request, info *reqctx.Info,
 	}
 }
 
-func (l *Logger) recordThreat(ctx context.Context, r *http.Request, info *reqctx.Info, e *Event) {
+func (l *Logger) recordThreat(ctx context.Context, r *http.Request, info *RequestInfo, e *Event) {
 	now := l.now()
 	d := decision{write: true}
 	if l.sup != nil {
@@ -245,7 +244,7 @@ func (l *Logger) recordThreat(ctx context.Context, r *http.Request, info *reqctx
 
 // client names the client of a line for suppression, without allocating:
 // its client key, else its IP cut to what Options.IP writes.
-func (l *Logger) client(r *http.Request, info *reqctx.Info) (string, netip.Addr) {
+func (l *Logger) client(r *http.Request, info *RequestInfo) (string, netip.Addr) {
 	if info != nil && info.Client != "" {
 		c, _ := clip(info.Client, maxClient)
 		return c, netip.Addr{}
@@ -268,13 +267,13 @@ func (l *Logger) clientName(k suppressKey) string {
 }
 
 // clientKey is clientName for the client of r.
-func (l *Logger) clientKey(r *http.Request, info *reqctx.Info) string {
+func (l *Logger) clientKey(r *http.Request, info *RequestInfo) string {
 	var k suppressKey
 	k.client, k.ip = l.client(r, info)
 	return l.clientName(k)
 }
 
-func (l *Logger) alert(ctx context.Context, r *http.Request, info *reqctx.Info, e *Event, now time.Time, d decision) {
+func (l *Logger) alert(ctx context.Context, r *http.Request, info *RequestInfo, e *Event, now time.Time, d decision) {
 	a := Alert{Event: e.Name, Time: now, Suppressed: d.suppressed, First: d.first, Last: d.last}
 	a.Reason, _ = clip(e.Reason, maxReason)
 	a.Sub, _ = clip(e.Sub, maxSub)
@@ -346,7 +345,7 @@ func (l *Logger) writeSummary(p pending, now time.Time) {
 }
 
 // write fills ev with e and the request's fields and sends it.
-func (l *Logger) write(ev *zerolog.Event, r *http.Request, info *reqctx.Info, e *Event, now time.Time, d decision) {
+func (l *Logger) write(ev *zerolog.Event, r *http.Request, info *RequestInfo, e *Event, now time.Time, d decision) {
 	ln := line{ev: ev}
 	ln.time(now)
 	ev.Str("event", string(e.Name))
@@ -385,7 +384,7 @@ func (l *Logger) write(ev *zerolog.Event, r *http.Request, info *reqctx.Info, e 
 }
 
 // requestFields writes request_id, client, ip, method and path.
-func (l *Logger) requestFields(ln *line, r *http.Request, info *reqctx.Info) {
+func (l *Logger) requestFields(ln *line, r *http.Request, info *RequestInfo) {
 	if info != nil {
 		ln.str("request_id", info.RequestID, maxRequestID)
 		ln.str("client", info.Client, maxClient)

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apiguard/apiguard/internal/reqctx"
 	"github.com/rs/zerolog"
 )
 
@@ -23,8 +22,8 @@ const fakeJWT = "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiJhbGljZSJ9.c2lnbm
 // middlewares learn, with a token in its query string.
 func authedRequest() *http.Request {
 	r := httptest.NewRequest(http.MethodGet, "/api/me?access_token="+fakeJWT+"&x=1", nil)
-	info := &reqctx.Info{RequestID: "rid-1", Client: "c0ffee01", IP: netip.MustParseAddr("203.0.113.7"), Sub: "alice", JTI: "jti-ctx"}
-	return r.WithContext(reqctx.With(r.Context(), info))
+	info := &RequestInfo{RequestID: "rid-1", Client: "c0ffee01", IP: netip.MustParseAddr("203.0.113.7"), Sub: "alice", JTI: "jti-ctx"}
+	return r.WithContext(WithRequestInfo(r.Context(), info))
 }
 
 func TestRecordSchema(t *testing.T) {
@@ -151,11 +150,11 @@ func TestIPModes(t *testing.T) {
 			l := New(&buf, Options{IP: tt.mode})
 			r := httptest.NewRequest(http.MethodGet, "/", nil)
 			r.RemoteAddr = tt.remote
-			info := &reqctx.Info{}
+			info := &RequestInfo{}
 			if tt.ctxIP != "" {
 				info.IP = netip.MustParseAddr(tt.ctxIP)
 			}
-			r = r.WithContext(reqctx.With(r.Context(), info))
+			r = r.WithContext(WithRequestInfo(r.Context(), info))
 			l.Record(r, Event{Name: LoginSuccess})
 			got := only(t, buf.Bytes())["ip"]
 			if got != tt.want {
@@ -218,7 +217,7 @@ func TestInjectionCannotForgeLines(t *testing.T) {
 				t.Fatal(err)
 			}
 			h := rl.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				info, _ := reqctx.From(r.Context())
+				info, _ := RequestInfoFrom(r.Context())
 				info.Sub = inj
 				l.Record(r, Event{Name: TokenRejected, Reason: inj, Sub: inj, KID: inj, Iss: inj, JTI: inj, Detail: inj})
 				l.Record(r, Event{Name: SecurityThreat, Reason: inj, Sub: inj})
@@ -335,13 +334,13 @@ func TestAppendTimeMatchesLayout(t *testing.T) {
 }
 
 // TestRecordContext: an event recorded from a context (a token service that
-// has no request) carries the request's id, client and IP from reqctx, no
+// has no request) carries the request's id, client and IP from its RequestInfo, no
 // method or path, and is suppressed per that client like any threat.
 func TestRecordContext(t *testing.T) {
 	var buf bytes.Buffer
 	l := New(&buf, Options{Now: func() time.Time { return time.Unix(1_800_000_000, 0) }})
-	info := &reqctx.Info{RequestID: "req-1", Client: "abcdef012345", IP: netip.MustParseAddr("192.0.2.7")}
-	ctx := reqctx.With(context.Background(), info)
+	info := &RequestInfo{RequestID: "req-1", Client: "abcdef012345", IP: netip.MustParseAddr("192.0.2.7")}
+	ctx := WithRequestInfo(context.Background(), info)
 	l.RecordContext(ctx, Event{Name: RefreshReuse, Reason: "refresh_reuse", Sub: "alice"})
 	l.RecordContext(ctx, Event{Name: RefreshReuse, Reason: "refresh_reuse", Sub: "alice"}) // suppressed
 	l.RecordContext(context.Background(), Event{Name: TokenRevoked, Reason: "logout"})
@@ -363,6 +362,6 @@ func TestRecordContext(t *testing.T) {
 		t.Errorf("method written without a request: %v", first)
 	}
 	if _, ok := second["request_id"]; ok || second["event"] != "token_revoked" {
-		t.Errorf("a context without reqctx.Info: %v", second)
+		t.Errorf("a context without RequestInfo: %v", second)
 	}
 }

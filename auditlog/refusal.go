@@ -6,7 +6,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/apiguard/apiguard/internal/reqctx"
 	"github.com/rs/zerolog"
 )
 
@@ -165,7 +164,7 @@ func (c *ceiling) due(now time.Time, force bool) (flood, bool) {
 // RefusalWindow), then within the ceiling. On the way it writes the
 // summaries of other keys' ended windows and a log_suppressed line when one
 // is due. The decision carries the count this line reports.
-func (l *Logger) admit(r *http.Request, info *reqctx.Info, k suppressKey, now time.Time) (decision, bool) {
+func (l *Logger) admit(r *http.Request, info *RequestInfo, k suppressKey, now time.Time) (decision, bool) {
 	d := decision{write: true}
 	if l.ref != nil {
 		k.client, k.ip = l.client(r, info)

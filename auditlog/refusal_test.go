@@ -10,15 +10,13 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/apiguard/apiguard/internal/reqctx"
 )
 
 // forgedTokenHandler is what the token gate does with a forged token: a
 // token_rejected event, then a 401.
 func forgedTokenHandler(l *Logger) http.Handler {
 	return MustNewRequestLogger(l, RequestLogOptions{}).Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if info, ok := reqctx.From(r.Context()); ok {
+		if info, ok := RequestInfoFrom(r.Context()); ok {
 			info.Client = r.Header.Get("Test-Client") // what the identity step resolves
 		}
 		l.Record(r, Event{Name: TokenRejected, Reason: "bad_signature", Status: http.StatusUnauthorized})
@@ -183,7 +181,7 @@ func TestRefusalSuccessesNeverSuppressed(t *testing.T) {
 				h.ServeHTTP(httptest.NewRecorder(), r)
 			}
 			ok := MustNewRequestLogger(l, RequestLogOptions{}).Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if info, ok := reqctx.From(r.Context()); ok {
+				if info, ok := RequestInfoFrom(r.Context()); ok {
 					info.Client = "attacker"
 				}
 				w.WriteHeader(tt.status)

@@ -10,8 +10,6 @@ import (
 	"net/http"
 	"strconv"
 	"time"
-
-	"github.com/apiguard/apiguard/internal/reqctx"
 )
 
 // DefaultRequestIDHeader is the header that carries the request id.
@@ -37,7 +35,7 @@ type RequestLogOptions struct {
 }
 
 // RequestLogger is the outermost apiguard middleware: it gives every request
-// an id, puts a *reqctx.Info in its context for later steps to fill, and
+// an id, puts a *RequestInfo in its context for later steps to fill, and
 // writes one access line when the handler returns; the lines of requests
 // answered with a 4xx are aggregated as the Logger's Options say (see
 // Options.RefusalWindow). Safe for concurrent use.
@@ -86,14 +84,14 @@ func MustNewRequestLogger(l *Logger, o RequestLogOptions) *RequestLogger {
 // requestState is everything the middleware keeps for one request, in one
 // allocation.
 type requestState struct {
-	info reqctx.Info
+	info RequestInfo
 	rw   responseWriter
 	hdr  [1]string // the response header value, without a []string allocation
 	rnd  [16]byte  // a new id's random bits, here so they do not escape alone
 }
 
 // Handler returns next wrapped: the request next sees is a copy carrying a
-// *reqctx.Info (RequestID set) in its context, the response carries the id
+// *RequestInfo (RequestID set) in its context, the response carries the id
 // header, and an access line (event "request") is written after next returns,
 // or panics.
 func (rl *RequestLogger) Handler(next http.Handler) http.Handler {
@@ -108,11 +106,11 @@ func (rl *RequestLogger) Handler(next http.Handler) http.Handler {
 		st.hdr[0] = st.info.RequestID
 		w.Header()[rl.header] = st.hdr[:]
 		if !logging {
-			next.ServeHTTP(w, r.WithContext(reqctx.With(r.Context(), &st.info)))
+			next.ServeHTTP(w, r.WithContext(WithRequestInfo(r.Context(), &st.info)))
 			return
 		}
 		st.rw.ResponseWriter = w
-		r2 := r.WithContext(reqctx.With(r.Context(), &st.info))
+		r2 := r.WithContext(WithRequestInfo(r.Context(), &st.info))
 		done := false
 		defer func() {
 			rl.access(r2, st, start, !done)

@@ -11,8 +11,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/apiguard/apiguard/internal/reqctx"
 )
 
 var hex32 = regexp.MustCompile(`^[0-9a-f]{32}$`)
@@ -46,9 +44,9 @@ func TestRequestID(t *testing.T) {
 			}
 			var seen string
 			h := rl.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				info, ok := reqctx.From(r.Context())
+				info, ok := RequestInfoFrom(r.Context())
 				if !ok {
-					t.Fatal("no reqctx.Info in the context")
+					t.Fatal("no RequestInfo in the context")
 				}
 				seen = info.RequestID
 			}))
@@ -127,7 +125,7 @@ func TestAccessLine(t *testing.T) {
 	var inner *http.Request
 	h := rl.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		inner = r
-		info, _ := reqctx.From(r.Context()) // what later middlewares fill in
+		info, _ := RequestInfoFrom(r.Context()) // what later middlewares fill in
 		info.Client = "c0ffee01"
 		info.Sub = "alice"
 		info.JTI = "jti-1"
@@ -156,7 +154,7 @@ func TestAccessLine(t *testing.T) {
 		}
 	}
 	assertNoSecrets(t, buf.Bytes(), fakeJWT, "access_token", "secret-agent")
-	if _, ok := reqctx.From(r.Context()); ok {
+	if _, ok := RequestInfoFrom(r.Context()); ok {
 		t.Error("the caller's request was mutated")
 	}
 	if inner == r {

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/apiguard/apiguard/auditlog"
-	"github.com/apiguard/apiguard/internal/reqctx"
 	"github.com/apiguard/apiguard/middleware/jose"
 )
 
@@ -96,7 +95,7 @@ func (a *Authenticator) authenticate(r *http.Request) (*Claims, string, *Error) 
 
 // Handler returns next behind Bearer authentication: authenticated requests
 // reach next with the claims in their context (ClaimsFromContext) and, when
-// the request has a reqctx.Info, with its Sub and JTI filled; refusals are
+// the request has a auditlog.RequestInfo, with its Sub and JTI filled; refusals are
 // answered by the ErrorWriter and next is not called.
 func (a *Authenticator) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -109,7 +108,7 @@ func (a *Authenticator) Handler(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if info, ok := reqctx.From(r.Context()); ok {
+		if info, ok := auditlog.RequestInfoFrom(r.Context()); ok {
 			info.Sub, info.JTI = c.Subject, c.JTI
 		}
 		next.ServeHTTP(w, r.WithContext(WithClaims(r.Context(), c)))

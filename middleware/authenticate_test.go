@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/apiguard/apiguard/auditlog"
-	"github.com/apiguard/apiguard/internal/reqctx"
 	"github.com/apiguard/apiguard/middleware/jose"
 )
 
@@ -234,16 +233,16 @@ func TestAuthenticatorContextAndReqctx(t *testing.T) {
 	k := fixtureKeys(t)
 	a := newTestAuth(t, nil, nil)
 	tok := signJSON(t, jose.RS256, k.RSA, hdrRS, claimsJSON())
-	info := &reqctx.Info{RequestID: "r1"}
+	info := &auditlog.RequestInfo{RequestID: "r1"}
 	r := httptest.NewRequest("GET", "/", nil)
-	r = r.WithContext(reqctx.With(r.Context(), info))
+	r = r.WithContext(auditlog.WithRequestInfo(r.Context(), info))
 	r.Header.Set("Authorization", "Bearer "+tok)
 	res := serve(a, r)
 	if res.rec.Code != 204 || res.claims == nil || res.claims.Subject != "user-42" {
 		t.Fatalf("status %d claims %+v", res.rec.Code, res.claims)
 	}
 	if info.Sub != "user-42" || info.JTI != "jti-0001" {
-		t.Fatalf("reqctx.Info not filled: %+v", info)
+		t.Fatalf("auditlog.RequestInfo not filled: %+v", info)
 	}
 	if _, ok := ClaimsFromContext(r.Context()); ok {
 		t.Fatal("the given request's context was changed")

@@ -17,8 +17,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/apiguard/apiguard/auditlog"
 	"github.com/apiguard/apiguard/internal/clientip"
-	"github.com/apiguard/apiguard/internal/reqctx"
 )
 
 // MinSecretLen is the shortest accepted IdentityConfig.Secret.
@@ -297,12 +297,12 @@ func IdentityFromContext(ctx context.Context) (Identity, bool) {
 
 // Handler computes the identity of each request once, puts it in the
 // context for the limiter, the guard and the audit log, and fills the
-// request's reqctx.Info (Client, IP) when there is one.
+// request's auditlog.RequestInfo (Client, IP) when there is one.
 func (id *Identifier) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := &identityContext{Context: r.Context()}
 		ctx.ident = id.Identify(r)
-		if info, ok := reqctx.From(ctx.Context); ok {
+		if info, ok := auditlog.RequestInfoFrom(ctx.Context); ok {
 			info.Client = ctx.ident.Short()
 			info.IP = ctx.ident.IP
 		}

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/apiguard/apiguard/internal/reqctx"
+	"github.com/apiguard/apiguard/auditlog"
 )
 
 var testSecret = bytes.Repeat([]byte("k"), 32)
@@ -150,15 +150,15 @@ func TestIdentifierHandler(t *testing.T) {
 	h := id.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got, ok = IdentityFromContext(r.Context())
 	}))
-	info := &reqctx.Info{}
+	info := &auditlog.RequestInfo{}
 	r := newReq("10.0.0.1:1", "ua", "X-Forwarded-For", "198.51.100.7")
-	r = r.WithContext(reqctx.With(r.Context(), info))
+	r = r.WithContext(auditlog.WithRequestInfo(r.Context(), info))
 	h.ServeHTTP(httptest.NewRecorder(), r)
 	if !ok || got.IP.String() != "198.51.100.7" {
 		t.Fatalf("identity in context: %v %v", got, ok)
 	}
 	if info.Client != got.Short() || info.IP != got.IP {
-		t.Fatalf("reqctx Info = %+v", info)
+		t.Fatalf("RequestInfo = %+v", info)
 	}
 	if _, ok := IdentityFromContext(r.Context()); ok {
 		t.Fatal("the handler modified the caller's request context")
