@@ -13,12 +13,14 @@ run:
 	$(GO) run ./example
 
 ## test: vet, then the whole suite with the race detector (Redis-backed tests need redis-server on PATH),
-## then the peer-comparison module's correctness tests (every peer must accept and refuse the same tokens)
+## then the modules of their own under internal/: the peer comparison's correctness tests (every peer must
+## accept and refuse the same tokens) and the test-only OpenID Connect provider
 test:
 	$(GO) vet $(PKGS)
 	@[ -n "$(RACE)" ] || echo "test: no C compiler for cgo, running without the race detector"
 	$(GO) test $(RACE) -count=1 $(PKGS)
 	cd internal/peerbench && $(GO) vet ./... && $(GO) test -count=1 ./...
+	cd internal/oidcprovider && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 ## test-short: the suite without the race detector, for a quick loop
 test-short:
@@ -37,7 +39,7 @@ peerbench:
 fuzz:
 	FUZZTIME=$(FUZZTIME) bash .ci/fuzz
 
-## lint: go vet, a gofmt check, and staticcheck when it can be installed
+## lint: go vet, a gofmt check and staticcheck (pinned, run with go run; lint fails when it cannot run)
 lint:
 	bash .ci/lint
 

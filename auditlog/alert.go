@@ -3,6 +3,7 @@ package auditlog
 import (
 	"container/list"
 	"context"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -55,17 +56,24 @@ const (
 	DefaultSuppressMaxKeys = 10000
 )
 
+// suppressKey names the lines that repeat one another: an event's name,
+// reason and client, or for an access line (event Request) its client and
+// status. The client is its client key, else its IP as Options.IP writes it
+// (kept as an address, so that a lookup does not allocate).
 type suppressKey struct {
 	event  EventName
 	reason string
 	client string
+	ip     netip.Addr // when client is ""
+	status int
 }
 
-// suppressEntry is one (event, reason, client) whose last written event
-// opened a window at start.
+// suppressEntry is one key whose window opened at start: written lines were
+// written in it, suppressed more were only counted.
 type suppressEntry struct {
 	key         suppressKey
 	start       time.Time
+	written     int
 	suppressed  int
 	first, last time.Time
 }
@@ -77,28 +85,31 @@ type pending struct {
 	first, last time.Time
 }
 
-// suppressor decides which threat events are written. It keeps one entry per
-// key in a map and in a list ordered by window start, oldest first, so expired
-// windows are swept from the front and, at the cap, the oldest is evicted.
-// No goroutine: sweeping happens while recording. Safe for concurrent use.
+// suppressor decides which repeated lines are written: the first budget of a
+// key in each window, the rest only counted. Threat events have a budget of
+// one, refusals Options.RefusalBurst. It keeps one entry per key in a map and
+// in a list ordered by window start, oldest first, so expired windows are
+// swept from the front and, at the cap, the oldest is evicted. No goroutine:
+// sweeping happens while recording. Safe for concurrent use.
 type suppressor struct {
 	window  time.Duration
 	maxKeys int
+	budget  int
 
 	mu      sync.Mutex
 	entries map[suppressKey]*list.Element
 	order   list.List // of *suppressEntry, by start
 }
 
-func newSuppressor(window time.Duration, maxKeys int) *suppressor {
-	s := &suppressor{window: window, maxKeys: maxKeys, entries: make(map[suppressKey]*list.Element)}
+func newSuppressor(window time.Duration, maxKeys, budget int) *suppressor {
+	s := &suppressor{window: window, maxKeys: maxKeys, budget: budget, entries: make(map[suppressKey]*list.Element)}
 	s.order.Init()
 	return s
 }
 
-// decision is what to do with one threat event.
+// decision is what to do with one line.
 type decision struct {
-	write       bool // write and alert this event
+	write       bool // write (and for a threat, alert) this line
 	suppressed  int  // repeats suppressed before it, to report with it
 	first, last time.Time
 }
@@ -113,6 +124,10 @@ func (s *suppressor) observe(k suppressKey, now time.Time, out []pending) (decis
 	if el, ok := s.entries[k]; ok {
 		e := el.Value.(*suppressEntry)
 		if now.Sub(e.start) < s.window {
+			if e.written < s.budget {
+				e.written++
+				return decision{write: true}, s.sweep(now, out)
+			}
 			e.suppressed++
 			if e.suppressed == 1 {
 				e.first = now
@@ -122,7 +137,7 @@ func (s *suppressor) observe(k suppressKey, now time.Time, out []pending) (decis
 		}
 		// A new window: this event is written and carries the count.
 		d = decision{write: true, suppressed: e.suppressed, first: e.first, last: e.last}
-		*e = suppressEntry{key: k, start: now}
+		*e = suppressEntry{key: k, start: now, written: 1}
 		s.order.MoveToBack(el)
 		return d, s.sweep(now, out)
 	}
@@ -130,7 +145,7 @@ func (s *suppressor) observe(k suppressKey, now time.Time, out []pending) (decis
 	for len(s.entries) >= s.maxKeys {
 		out = s.drop(s.order.Front(), out)
 	}
-	s.entries[k] = s.order.PushBack(&suppressEntry{key: k, start: now})
+	s.entries[k] = s.order.PushBack(&suppressEntry{key: k, start: now, written: 1})
 	return decision{write: true}, out
 }
 

@@ -26,6 +26,9 @@ const (
 
 	// Request is the access line the RequestLogger writes once per request.
 	Request EventName = "request"
+	// LogSuppressed reports the refusal lines that Options.RefusalCeiling
+	// kept out, by event.
+	LogSuppressed EventName = "log_suppressed"
 )
 
 // Known reports whether n is one of the event names of the schema.
@@ -33,7 +36,7 @@ func (n EventName) Known() bool {
 	switch n {
 	case LoginSuccess, LoginFailure, TokenIssued, TokenRefresh, TokenRejected,
 		TokenRevoked, RefreshReuse, RateLimited, Lockout, CORSRejected,
-		SecurityThreat, StoreUnavailable, Request:
+		SecurityThreat, StoreUnavailable, Request, LogSuppressed:
 		return true
 	}
 	return false

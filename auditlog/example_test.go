@@ -31,10 +31,7 @@ func ExampleLogger_Record() {
 
 func ExampleRequestLogger_Handler() {
 	l := auditlog.New(os.Stdout, auditlog.Options{Now: fixedNow, IP: auditlog.IPNone})
-	rl, err := auditlog.NewRequestLogger(l, auditlog.RequestLogOptions{})
-	if err != nil {
-		panic(err)
-	}
+	rl := auditlog.MustNewRequestLogger(l, auditlog.RequestLogOptions{}) // literal options: an error would be a bug
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if info, ok := reqctx.From(r.Context()); ok {
 			info.Sub = "alice" // what the authentication step fills in
@@ -81,4 +78,22 @@ func ExampleAlerter() {
 func ExampleTokenID() {
 	fmt.Println(auditlog.TokenID("abc"))
 	// Output: ba7816bf8f01
+}
+
+// A flood of refusals from one client: the first RefusalBurst in a window
+// are written, the rest counted and reported by a summary line (here by
+// Flush; else when a later refusal finds the window ended).
+func ExampleOptions_refusals() {
+	l := auditlog.New(os.Stdout, auditlog.Options{Now: fixedNow, IP: auditlog.IPNone, RefusalBurst: 2})
+	r := httptest.NewRequest(http.MethodGet, "/api/me", nil)
+	r = r.WithContext(reqctx.With(r.Context(), &reqctx.Info{Client: "9f86d081"}))
+
+	for range 1000 { // forged tokens
+		l.Record(r, auditlog.Event{Name: auditlog.TokenRejected, Reason: "bad_signature", Status: http.StatusUnauthorized})
+	}
+	l.Flush()
+	// Output:
+	// {"level":"info","time":"2026-01-02T03:04:05.000Z","event":"token_rejected","reason":"bad_signature","status":401,"client":"9f86d081","method":"GET","path":"/api/me"}
+	// {"level":"info","time":"2026-01-02T03:04:05.000Z","event":"token_rejected","reason":"bad_signature","status":401,"client":"9f86d081","method":"GET","path":"/api/me"}
+	// {"level":"info","time":"2026-01-02T03:04:05.000Z","event":"token_rejected","reason":"bad_signature","client":"9f86d081","suppressed":998,"summary":true,"suppressed_first":"2026-01-02T03:04:05.000Z","suppressed_last":"2026-01-02T03:04:05.000Z"}
 }

@@ -59,6 +59,28 @@ func (m IPMode) appendIP(b []byte, ip netip.Addr) ([]byte, bool) {
 	return b, false
 }
 
+// reduce returns ip cut to what the mode writes: the address, its network's
+// address, or none. appendIP writes the result as it writes ip.
+func (m IPMode) reduce(ip netip.Addr) netip.Addr {
+	if !ip.IsValid() {
+		return netip.Addr{}
+	}
+	ip = ip.Unmap().WithZone("")
+	switch m {
+	case IPFull:
+		return ip
+	case IPMasked:
+		bits := 48
+		if ip.Is4() {
+			bits = 24
+		}
+		if p, err := ip.Prefix(bits); err == nil {
+			return p.Addr()
+		}
+	}
+	return netip.Addr{}
+}
+
 // requestIP is the client IP of r: the one a trusted-proxy-aware step put in
 // the request's reqctx.Info, else the direct peer from RemoteAddr. Forwarding
 // headers are never read here.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/netip"
 	"os"
 	"time"
 
@@ -12,13 +13,14 @@ import (
 )
 
 // Options configures a Logger. The zero value is usable: every event written,
-// full IPs, the system clock, no alerter, no metrics, repeats of threat events
-// suppressed for a minute.
+// full IPs, the system clock, no alerter, no counter, repeats of threat events
+// suppressed for a minute, refusals aggregated beyond 5 a minute per client
+// and beyond 100 lines a second in all.
 type Options struct {
 	// Level is the minimum level written. Threat events (security_threat,
 	// refresh_reuse, lockout) and store_unavailable are written at warn,
 	// everything else at info. zerolog.Disabled writes nothing (the Alerter
-	// and Metrics still see every event). Default (the zero value,
+	// and the Counter still see every event). Default (the zero value,
 	// zerolog.DebugLevel, or zerolog.NoLevel): every event.
 	Level zerolog.Level
 	// Now is the clock. Default time.Now.
@@ -41,13 +43,40 @@ type Options struct {
 	// at the cap the oldest is dropped (its pending count written as a
 	// summary line first). Default DefaultSuppressMaxKeys (10,000).
 	SuppressMaxKeys int
-	// Metrics, when set, counts every recorded event, suppressed and
-	// below-level ones included. Default none.
-	Metrics *Metrics
+	// Counter, when set, counts every recorded event, suppressed and
+	// below-level ones included, with bounded label values (see Counter).
+	// Package auditlog/prom provides a Prometheus one. Default none.
+	Counter Counter
+
+	// RefusalWindow and RefusalBurst aggregate refusal lines per key:
+	// of the refusal events (token_rejected, rate_limited, login_failure,
+	// cors_rejected, and token_refresh with a 4xx status) with the same
+	// event, reason and client, and of the access lines with the same 4xx
+	// status and client, the first RefusalBurst in each RefusalWindow are
+	// written and the rest only counted. The first line written in a later
+	// window carries the count in "suppressed"; if none comes, a summary
+	// line is written when a later refusal sweeps the window away, or by
+	// Flush. Defaults DefaultRefusalWindow (1m) and DefaultRefusalBurst
+	// (5); a negative value of either turns this aggregation off.
+	RefusalWindow time.Duration
+	RefusalBurst  int
+	// RefusalMaxKeys bounds the refusal windows tracked; at the cap the
+	// oldest is dropped, its pending count written as a summary line
+	// first. Default DefaultRefusalMaxKeys (10,000).
+	RefusalMaxKeys int
+	// RefusalCeiling is how many refusal lines (events, access lines and
+	// their summaries) are written per second in all, with a burst of as
+	// many; it holds whatever the number of clients. The lines beyond it
+	// are only counted, by event, and reported on a log_suppressed line at
+	// most once a second (written by the first refusal a second after the
+	// previous one, or by Flush). Default DefaultRefusalCeiling (100);
+	// negative: no ceiling; at most 1e9.
+	RefusalCeiling int
 }
 
-// Logger records audit events as zerolog JSON lines, one line per event,
-// each written with one Write call. A nil *Logger records nothing, so
+// Logger records audit events as zerolog JSON lines, one line per event
+// (repeated threats and refusals aggregated, see the package doc's Floods),
+// each line written with one Write call. A nil *Logger records nothing, so
 // packages can hold one unconditionally. Safe for concurrent use: a writer
 // other than an *os.File is wrapped so that lines never interleave.
 type Logger struct {
@@ -55,8 +84,10 @@ type Logger struct {
 	now     func() time.Time
 	ip      IPMode
 	alerter Alerter
-	metrics *Metrics
-	sup     *suppressor // nil: suppression disabled
+	counter *boundedCounter // nil: no counter
+	sup     *suppressor     // threat events; nil: suppression disabled
+	ref     *suppressor     // refusals; nil: no per-key aggregation
+	ceil    *ceiling        // refusals; nil: no ceiling
 }
 
 // New returns a Logger writing JSON lines to w. Options are described on
@@ -79,7 +110,7 @@ func New(w io.Writer, o Options) *Logger {
 	if o.IP != IPFull && o.IP != IPMasked {
 		o.IP = IPNone
 	}
-	l := &Logger{zl: zerolog.New(w).Level(lvl), now: o.Now, ip: o.IP, alerter: o.Alerter, metrics: o.Metrics}
+	l := &Logger{zl: zerolog.New(w).Level(lvl), now: o.Now, ip: o.IP, alerter: o.Alerter, counter: newBoundedCounter(o.Counter)}
 	if o.SuppressWindow >= 0 {
 		if o.SuppressWindow == 0 {
 			o.SuppressWindow = DefaultSuppressWindow
@@ -87,7 +118,25 @@ func New(w io.Writer, o Options) *Logger {
 		if o.SuppressMaxKeys <= 0 {
 			o.SuppressMaxKeys = DefaultSuppressMaxKeys
 		}
-		l.sup = newSuppressor(o.SuppressWindow, o.SuppressMaxKeys)
+		l.sup = newSuppressor(o.SuppressWindow, o.SuppressMaxKeys, 1)
+	}
+	if o.RefusalWindow >= 0 && o.RefusalBurst >= 0 {
+		if o.RefusalWindow == 0 {
+			o.RefusalWindow = DefaultRefusalWindow
+		}
+		if o.RefusalBurst == 0 {
+			o.RefusalBurst = DefaultRefusalBurst
+		}
+		if o.RefusalMaxKeys <= 0 {
+			o.RefusalMaxKeys = DefaultRefusalMaxKeys
+		}
+		l.ref = newSuppressor(o.RefusalWindow, o.RefusalMaxKeys, o.RefusalBurst)
+	}
+	if o.RefusalCeiling >= 0 {
+		if o.RefusalCeiling == 0 {
+			o.RefusalCeiling = DefaultRefusalCeiling
+		}
+		l.ceil = newCeiling(o.RefusalCeiling)
 	}
 	return l
 }
@@ -109,11 +158,12 @@ func (l *Logger) level(n EventName) *zerolog.Event {
 // Record writes e, enriched with what r and its context know (request_id,
 // client, ip, method, path; sub and jti when e has none). r may be nil.
 //
-// Every event is counted in Options.Metrics. A threat event (security_threat,
+// Every event is counted in Options.Counter. A threat event (security_threat,
 // refresh_reuse, lockout) also goes to Options.Alerter, unless it repeats
 // one with the same event, reason and client written less than
 // SuppressWindow ago: then it is only counted, and the count is reported
-// later (see Options.SuppressWindow).
+// later (see Options.SuppressWindow). A refusal beyond its budget is only
+// counted likewise (see Options.RefusalWindow and RefusalCeiling).
 //
 // Fields that may come from a client (path, method, sub, reason, ...) are
 // JSON-escaped and cut to a bounded length, so they cannot break or forge a
@@ -144,16 +194,28 @@ func (l *Logger) RecordContext(ctx context.Context, e Event) {
 }
 
 func (l *Logger) record(ctx context.Context, r *http.Request, info *reqctx.Info, e *Event) {
-	l.metrics.count(e.Name, e.Reason)
-	if !e.Name.alerting() {
+	l.counter.inc(e.Name, e.Reason)
+	switch {
+	case e.Name.alerting():
+		l.recordThreat(ctx, r, info, e)
+	case e.refusal():
+		// Refusals are info lines; decide before taking an event from
+		// zerolog's pool, which a suppressed line would not give back.
+		if !l.infoEnabled() {
+			return
+		}
+		now := l.now()
+		reason, _ := clip(e.Reason, maxReason)
+		if d, ok := l.admit(r, info, suppressKey{event: e.Name, reason: reason}, now); ok {
+			l.write(l.zl.Info(), r, info, e, now, d)
+		}
+	default:
 		ev := l.level(e.Name)
 		if !ev.Enabled() {
 			return
 		}
 		l.write(ev, r, info, e, l.now(), decision{})
-		return
 	}
-	l.recordThreat(ctx, r, info, e)
 }
 
 func (l *Logger) recordThreat(ctx context.Context, r *http.Request, info *reqctx.Info, e *Event) {
@@ -163,7 +225,9 @@ func (l *Logger) recordThreat(ctx context.Context, r *http.Request, info *reqctx
 		reason, _ := clip(e.Reason, maxReason)
 		var buf [4]pending
 		var sums []pending
-		d, sums = l.sup.observe(suppressKey{e.Name, reason, l.clientKey(r, info)}, now, buf[:0])
+		k := suppressKey{event: e.Name, reason: reason}
+		k.client, k.ip = l.client(r, info)
+		d, sums = l.sup.observe(k, now, buf[:0])
 		for _, p := range sums {
 			l.writeSummary(p, now)
 		}
@@ -179,19 +243,35 @@ func (l *Logger) recordThreat(ctx context.Context, r *http.Request, info *reqctx
 	}
 }
 
-// clientKey names the client of a threat event for suppression: its client
-// key, else its IP as Options.IP writes it, else "".
-func (l *Logger) clientKey(r *http.Request, info *reqctx.Info) string {
+// client names the client of a line for suppression, without allocating:
+// its client key, else its IP cut to what Options.IP writes.
+func (l *Logger) client(r *http.Request, info *reqctx.Info) (string, netip.Addr) {
 	if info != nil && info.Client != "" {
 		c, _ := clip(info.Client, maxClient)
-		return c
+		return c, netip.Addr{}
 	}
 	if r == nil && info == nil {
-		return ""
+		return "", netip.Addr{}
+	}
+	return "", l.ip.reduce(requestIP(r, info))
+}
+
+// clientName is the client of a key as alerts and summaries name it: its
+// client key, else its IP as Options.IP writes it, else "".
+func (l *Logger) clientName(k suppressKey) string {
+	if k.client != "" {
+		return k.client
 	}
 	var buf [64]byte
-	b, _ := l.ip.appendIP(buf[:0], requestIP(r, info))
+	b, _ := l.ip.appendIP(buf[:0], k.ip)
 	return string(b)
+}
+
+// clientKey is clientName for the client of r.
+func (l *Logger) clientKey(r *http.Request, info *reqctx.Info) string {
+	var k suppressKey
+	k.client, k.ip = l.client(r, info)
+	return l.clientName(k)
 }
 
 func (l *Logger) alert(ctx context.Context, r *http.Request, info *reqctx.Info, e *Event, now time.Time, d decision) {
@@ -214,38 +294,52 @@ func (l *Logger) alert(ctx context.Context, r *http.Request, info *reqctx.Info, 
 	l.alerter.Alert(context.WithoutCancel(ctx), a)
 }
 
-// Flush writes (and alerts) a summary for every suppressed repeat not yet
-// reported, and forgets all suppression windows. Call it at shutdown, or
-// periodically if threat events are rare and their counts are wanted sooner.
-// A nil Logger does nothing.
+// Flush writes (and for threats alerts) a summary for every suppressed
+// repeat not yet reported, and the pending log_suppressed line, and forgets
+// all suppression windows. Call it at shutdown, or periodically if the counts
+// are wanted sooner. A nil Logger does nothing.
 func (l *Logger) Flush() {
-	if l == nil || l.sup == nil {
+	if l == nil {
 		return
 	}
 	now := l.now()
-	for _, p := range l.sup.flush(nil) {
-		l.writeSummary(p, now)
+	if l.sup != nil {
+		for _, p := range l.sup.flush(nil) {
+			l.writeSummary(p, now)
+		}
+	}
+	if l.ref != nil {
+		for _, p := range l.ref.flush(nil) {
+			l.refusalSummary(p, now)
+		}
+	}
+	if f, ok := l.ceil.due(now, true); ok {
+		l.writeFlood(f, now)
 	}
 }
 
-// writeSummary writes the line (and the alert) reporting repeats of p.key
-// that were suppressed and that no later event carried.
+// writeSummary writes the line (and for a threat the alert) reporting
+// repeats of p.key that were suppressed and that no later line carried.
 func (l *Logger) writeSummary(p pending, now time.Time) {
+	client := l.clientName(p.key)
 	if ev := l.level(p.key.event); ev.Enabled() {
 		ln := line{ev: ev}
 		ln.time(now)
 		ev.Str("event", string(p.key.event))
 		ln.str("reason", p.key.reason, maxReason)
-		ln.str("client", p.key.client, maxClient)
+		ln.str("client", client, maxClient)
+		if p.key.status != 0 {
+			ev.Int("status", p.key.status)
+		}
 		ev.Int("suppressed", p.suppressed)
 		ev.Bool("summary", true)
 		ln.time2("suppressed_first", p.first)
 		ln.time2("suppressed_last", p.last)
 		ev.Send()
 	}
-	if l.alerter != nil {
+	if l.alerter != nil && p.key.event.alerting() {
 		l.alerter.Alert(context.Background(), Alert{
-			Event: p.key.event, Reason: p.key.reason, Client: p.key.client, Time: now,
+			Event: p.key.event, Reason: p.key.reason, Client: client, Time: now,
 			Suppressed: p.suppressed, First: p.first, Last: p.last, Summary: true,
 		})
 	}
@@ -283,11 +377,7 @@ func (l *Logger) write(ev *zerolog.Event, r *http.Request, info *reqctx.Info, e 
 		ev.Int("status", e.Status)
 	}
 	ln.str("detail", e.Detail, maxDetail)
-	if d.suppressed > 0 {
-		ev.Int("suppressed", d.suppressed)
-		ln.time2("suppressed_first", d.first)
-		ln.time2("suppressed_last", d.last)
-	}
+	ln.suppressed(d)
 	if r != nil || info != nil {
 		l.requestFields(&ln, r, info)
 	}
@@ -334,6 +424,15 @@ func (ln *line) str(key, v string, max int) {
 const timeLayout = "2006-01-02T15:04:05.000Z07:00"
 
 func (ln *line) time(t time.Time) { ln.time2("time", t) }
+
+// suppressed writes the count of earlier lines d reports, if any.
+func (ln *line) suppressed(d decision) {
+	if d.suppressed > 0 {
+		ln.ev.Int("suppressed", d.suppressed)
+		ln.time2("suppressed_first", d.first)
+		ln.time2("suppressed_last", d.last)
+	}
+}
 
 func (ln *line) time2(key string, t time.Time) {
 	if t.IsZero() {

@@ -297,7 +297,7 @@ func TestClip(t *testing.T) {
 
 func TestConcurrentRecordKeepsLinesWhole(t *testing.T) {
 	var buf bytes.Buffer // not safe for concurrent use: New must serialise
-	l := New(&buf, Options{SuppressWindow: -1})
+	l := New(&buf, Options{SuppressWindow: -1, RefusalWindow: -1, RefusalCeiling: -1})
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Go(func() {

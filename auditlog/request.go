@@ -17,7 +17,9 @@ import (
 // DefaultRequestIDHeader is the header that carries the request id.
 const DefaultRequestIDHeader = "X-Request-ID"
 
-// RequestLogOptions configures a RequestLogger. The zero value is usable.
+// RequestLogOptions configures a RequestLogger. The zero value is the safe
+// default: the X-Request-ID header, an incoming id kept only when it is
+// well-formed, no User-Agent in the lines, ids from crypto/rand.
 type RequestLogOptions struct {
 	// HeaderName is the request and response header of the request id.
 	// Default DefaultRequestIDHeader ("X-Request-ID").
@@ -36,7 +38,9 @@ type RequestLogOptions struct {
 
 // RequestLogger is the outermost apiguard middleware: it gives every request
 // an id, puts a *reqctx.Info in its context for later steps to fill, and
-// writes one access line when the handler returns. Safe for concurrent use.
+// writes one access line when the handler returns; the lines of requests
+// answered with a 4xx are aggregated as the Logger's Options say (see
+// Options.RefusalWindow). Safe for concurrent use.
 type RequestLogger struct {
 	log    *Logger
 	header string // canonical header name
@@ -47,7 +51,8 @@ type RequestLogger struct {
 
 // NewRequestLogger returns a RequestLogger writing access lines to l. A nil l
 // writes nothing: the middleware then only handles the request id and the
-// context.
+// context. The only error is a HeaderName that is not a valid header field
+// name.
 func NewRequestLogger(l *Logger, o RequestLogOptions) (*RequestLogger, error) {
 	name := o.HeaderName
 	if name == "" {
@@ -66,6 +71,16 @@ func NewRequestLogger(l *Logger, o RequestLogOptions) (*RequestLogger, error) {
 		ua:     o.LogUserAgent,
 		rand:   o.Rand,
 	}, nil
+}
+
+// MustNewRequestLogger is like NewRequestLogger but panics with its error.
+// It is meant for literal configuration known at compile time.
+func MustNewRequestLogger(l *Logger, o RequestLogOptions) *RequestLogger {
+	rl, err := NewRequestLogger(l, o)
+	if err != nil {
+		panic(err)
+	}
+	return rl
 }
 
 // requestState is everything the middleware keeps for one request, in one
@@ -135,13 +150,16 @@ func ValidRequestID(id string) bool {
 	return true
 }
 
-// access writes the access line of one request.
+// access writes the access line of one request. The line of a refused
+// request (a 4xx) is aggregated like refusal events (see
+// Options.RefusalWindow): per client and status, and under the ceiling;
+// not if the handler panicked, a bug to hear about every time.
 func (rl *RequestLogger) access(r *http.Request, st *requestState, start time.Time, panicked bool) {
-	ev := rl.log.zl.Info()
-	if !ev.Enabled() {
+	l := rl.log
+	if !l.infoEnabled() {
 		return
 	}
-	now := rl.log.now()
+	now := l.now()
 	status := st.rw.status
 	if status == 0 && !st.rw.hijacked {
 		status = http.StatusOK // what net/http sends when the handler wrote nothing
@@ -149,16 +167,24 @@ func (rl *RequestLogger) access(r *http.Request, st *requestState, start time.Ti
 			status = http.StatusInternalServerError
 		}
 	}
+	var d decision
+	if refusedStatus(status) && !panicked {
+		var ok bool
+		if d, ok = l.admit(r, &st.info, suppressKey{event: Request, status: status}, now); !ok {
+			return
+		}
+	}
+	ev := l.zl.Info()
 	ln := line{ev: ev}
 	ln.time(now)
 	ev.Str("event", string(Request))
-	l := rl.log
 	l.requestFields(&ln, r, &st.info)
 	ln.str("sub", st.info.Sub, maxSub)
 	ln.str("jti", st.info.JTI, maxJTI)
 	if status != 0 {
 		ev.Int("status", status)
 	}
+	ln.suppressed(d)
 	ev.Int64("bytes", st.rw.bytes)
 	ev.Float64("duration", float64(now.Sub(start))/float64(time.Millisecond))
 	if rl.ua {

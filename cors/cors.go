@@ -27,7 +27,9 @@ const (
 )
 
 // Policy says which cross-origin callers may use the API. A zero field means
-// the default its doc names. Origins are compared after normalisation (lower
+// the default its doc names, so the zero Policy is the safe one: no origin is
+// allowed, every preflight is refused with 403, and no response carries
+// Access-Control-Allow-Origin. Origins are compared after normalisation (lower
 // case scheme and host, no default port, no trailing slash), on both sides.
 type Policy struct {
 	// AllowedOrigins are the exact origins allowed, as "https://app.example.com"
@@ -70,9 +72,9 @@ type Policy struct {
 }
 
 // CORS is a validated Policy ready to serve. It is a type of its own, rather
-// than a validated *Policy, so a Policy stays a plain
-// configuration value and a CORS can only come out of New. Immutable after
-// New and safe for concurrent use.
+// than a *Policy, so a Policy stays a plain configuration value and a CORS
+// can only come out of New (or MustNew). Immutable after New and safe for
+// concurrent use.
 type CORS struct {
 	rs       *rscors.Cors
 	all      bool
@@ -189,6 +191,17 @@ func New(p Policy) (*CORS, error) {
 	}
 	c.rs = rscors.New(opts)
 	return c, nil
+}
+
+// MustNew is like New but panics with New's error. It is meant for literal
+// configuration known at compile time; a policy read from flags or a file
+// should go through New.
+func MustNew(p Policy) *CORS {
+	c, err := New(p)
+	if err != nil {
+		panic(err)
+	}
+	return c
 }
 
 // parsePattern parses "scheme://*.domain[:port]".

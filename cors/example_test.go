@@ -47,3 +47,18 @@ func ExampleNew_unsafe() {
 	// cors: AllowedOrigins contains "*" while AllowCredentials is set
 	// cors: AllowedOrigins contains "http://app.example.com": not HTTPS and not loopback (set AllowInsecureOrigins to allow it)
 }
+
+// MustNew suits a literal policy, where an error would be a bug; it panics
+// with New's error.
+func ExampleMustNew() {
+	c := cors.MustNew(cors.Policy{AllowedOrigins: []string{"https://app.example.com"}})
+	r := httptest.NewRequest(http.MethodGet, "https://api.example.com/api/me", nil)
+	r.Header.Set("Origin", "https://app.example.com")
+	fmt.Println(c.Allowed(r))
+
+	defer func() { fmt.Println("panic:", recover()) }()
+	cors.MustNew(cors.Policy{AllowedOrigins: []string{"null"}})
+	// Output:
+	// true
+	// panic: cors: AllowedOrigins contains "null": sandboxed documents and file: pages all send it, so it identifies no one
+}

@@ -142,8 +142,15 @@ func TestAuditLogHoldsNoSecrets(t *testing.T) {
 	rec := httptest.NewRecorder()
 	promhttp.HandlerFor(ts.app.metrics, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	metrics, _ := io.ReadAll(rec.Body)
-	if !strings.Contains(string(metrics), "apiguard_events_total") {
-		t.Error("metrics do not count events")
+	for _, want := range []string{
+		"# HELP apiguard_events_total Audit events recorded by apiguard, by event and reason code.\n",
+		"# TYPE apiguard_events_total counter\n",
+		"apiguard_events_total{event=\"login_success\",reason=\"none\"} 2\n",
+		"apiguard_events_total{event=\"refresh_reuse\",reason=",
+	} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("metrics lack %q:\n%s", want, metrics)
+		}
 	}
 	for _, s := range secrets {
 		if s == "" {

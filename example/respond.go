@@ -41,7 +41,18 @@ type errorBody struct {
 	Description string `json:"error_description,omitempty"`
 }
 
+// challenge is the WWW-Authenticate of the example's own 401s (wrong
+// password, missing claims). RFC 9110 §15.5.2 requires a challenge on every
+// 401; the API's one scheme is Bearer and /auth/login is where a Bearer token
+// is obtained, so the challenge names the realm without an error attribute.
+var challenge = []string{`Bearer realm="` + realm + `"`}
+
+// writeError answers status with the JSON error body. A 401 always carries a
+// challenge: the one already set (the token gate's), or challenge.
 func writeError(w http.ResponseWriter, status int, code, description string) {
+	if status == http.StatusUnauthorized && w.Header().Get("WWW-Authenticate") == "" {
+		w.Header()["Www-Authenticate"] = challenge
+	}
 	writeJSON(w, status, errorBody{Error: code, Description: description})
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/apiguard/apiguard/auditlog"
+	"github.com/apiguard/apiguard/auditlog/prom"
 	"github.com/apiguard/apiguard/cors"
 	"github.com/apiguard/apiguard/headers"
 	"github.com/apiguard/apiguard/middleware"
@@ -72,11 +73,11 @@ func newApp(ctx context.Context, cfg *config, logw io.Writer) (*app, error) {
 	}()
 
 	a.metrics = prometheus.NewRegistry()
-	metrics, err := auditlog.NewMetrics(a.metrics)
+	events, err := prom.NewCounter(a.metrics)
 	if err != nil {
 		return nil, err
 	}
-	a.audit = auditlog.New(logw, auditlog.Options{Level: lvl, Metrics: metrics})
+	a.audit = auditlog.New(logw, auditlog.Options{Level: lvl, Counter: events})
 
 	if a.users, err = newUserStore(cfg.bcryptCost); err != nil {
 		return nil, err

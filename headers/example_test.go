@@ -59,3 +59,13 @@ func ExampleNonce() {
 	// true
 	// true
 }
+
+// MustNew suits a literal configuration, where an error would be a bug.
+func ExampleMustNew() {
+	h := headers.MustNew(headers.API())
+	rec := httptest.NewRecorder()
+	h.Handler(http.NotFoundHandler()).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/missing", nil))
+	fmt.Println(rec.Code, rec.Header().Get("X-Content-Type-Options"), rec.Header().Get("Referrer-Policy"))
+	// Output:
+	// 404 nosniff no-referrer
+}

@@ -182,7 +182,13 @@ func variant(https, localDev bool) int {
 	return v
 }
 
-// New validates o and precomputes every header value.
+// New validates o and precomputes every header value. It returns an error
+// naming the field and the value for a value that cannot be a header (a CR
+// or LF, a non-ASCII byte), a negative STSSeconds, STSPreload without its
+// preconditions, or a ConnectSrc entry that is not an origin.
+//
+// The zero Options is valid but sends no header at all (each empty field
+// leaves its header out): pass API() or Web(), changed where needed.
 func New(o Options) (*Headers, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
@@ -216,6 +222,16 @@ func New(o Options) (*Headers, error) {
 		}
 	}
 	return h, nil
+}
+
+// MustNew is like New but panics with New's error. It is meant for literal
+// configuration known at compile time, such as headers.MustNew(headers.API()).
+func MustNew(o Options) *Headers {
+	h, err := New(o)
+	if err != nil {
+		panic(err)
+	}
+	return h
 }
 
 // render asks unrolled/secure for the headers of one variant.

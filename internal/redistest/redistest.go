@@ -34,11 +34,12 @@ type Server struct {
 	// Addr is host:port on 127.0.0.1.
 	Addr string
 
-	t    testing.TB
-	port int
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{}
+	t     testing.TB
+	port  int
+	extra []string // further redis-server arguments (cluster mode)
+	mu    sync.Mutex
+	cmd   *exec.Cmd
+	done  chan struct{}
 }
 
 // URL returns a redis:// URL for database 0 of the server.
@@ -99,6 +100,7 @@ func (s *Server) startProcess() {
 		"--appendonly", "no",
 		"--protected-mode", "yes",
 	)
+	cmd.Args = append(cmd.Args, s.extra...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		s.t.Fatalf("redistest: %v", err)

@@ -10,7 +10,7 @@
 // Environment:
 //   E2E_API_URL      the API's origin        (default http://127.0.0.1:8080)
 //   E2E_APP_URL      the demo page's origin  (default http://127.0.0.1:8081)
-//   E2E_SCREENSHOTS  screenshot folder       (default e2e/screenshots)
+//   E2E_SCREENSHOTS  screenshot folder       (default example/e2e/screenshots)
 //   E2E_CHROMIUM     the browser             (default /usr/bin/chromium)
 //   E2E_TIMEOUT_MS   the whole run's budget  (default 120000)
 
