@@ -80,7 +80,7 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() boo
 }
 
 func revoked(l middleware.RevocationList, jti, sub string, iat time.Time) bool {
-	ok, err := l.IsRevoked(iss, jti, sub, iat)
+	ok, err := l.IsRevoked(iss, jti, sub, "", iat)
 	return ok && err == nil
 }
 
@@ -135,7 +135,7 @@ func TestRevocationPropagates(t *testing.T) {
 }
 
 func revokedOther(l middleware.RevocationList, now time.Time) bool {
-	ok, _ := l.IsRevoked("https://other.example", "jti-1", "", now)
+	ok, _ := l.IsRevoked("https://other.example", "jti-1", "", "", now)
 	return ok
 }
 
@@ -188,8 +188,8 @@ func TestRevocationRedisDownAndBack(t *testing.T) {
 
 			s.Stop()
 			eventually(t, 5*time.Second, "out of sync after Redis stopped", func() bool { return !b.InSync() })
-			got, err := b.IsRevoked(iss, "before-outage", "", now)
-			other, otherErr := b.IsRevoked(iss, "never-revoked", "", now)
+			got, err := b.IsRevoked(iss, "before-outage", "", "", now)
+			other, otherErr := b.IsRevoked(iss, "never-revoked", "", "", now)
 			if failOpen {
 				if !got || err != nil || other || otherErr != nil {
 					t.Fatalf("fail open: IsRevoked = (%v, %v), (%v, %v); want the replica's answers", got, err, other, otherErr)
@@ -221,7 +221,7 @@ func TestRevocationRedisDownAndBack(t *testing.T) {
 			if n := audit.events(redisstore.DetailOutOfSync); n != 1 {
 				t.Fatalf("%d out-of-sync events after recovery, want 1", n)
 			}
-			if ok, err := b.IsRevoked(iss, "never-revoked", "", now); ok || err != nil {
+			if ok, err := b.IsRevoked(iss, "never-revoked", "", "", now); ok || err != nil {
 				t.Fatalf("in sync again: IsRevoked = (%v, %v)", ok, err)
 			}
 		})
@@ -317,7 +317,7 @@ func TestRevocationMissedWhileDisconnected(t *testing.T) {
 	if err := a.RevokeSubject(ctx, iss, "trudy", now, now.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.IsRevoked(iss, "while-away", "", now); !errors.Is(err, middleware.ErrRevocationUnavailable) {
+	if _, err := b.IsRevoked(iss, "while-away", "", "", now); !errors.Is(err, middleware.ErrRevocationUnavailable) {
 		t.Fatalf("cut off, failing closed: err = %v", err)
 	}
 	p.up()
@@ -350,7 +350,7 @@ func TestIsRevokedSendsNoRedisCommand(t *testing.T) {
 		if i%2 == 0 {
 			jti = "hit"
 		}
-		if ok, err := l.IsRevoked(iss, jti, "sub", now); err != nil {
+		if ok, err := l.IsRevoked(iss, jti, "sub", "", now); err != nil {
 			t.Fatal(err)
 		} else if ok {
 			hits++
@@ -376,7 +376,7 @@ func TestIsRevokedDoesNotAllocate(t *testing.T) {
 	if err := l.RevokeSubject(context.Background(), iss, "sub", now, now.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if n := testing.AllocsPerRun(1000, func() { _, _ = l.IsRevoked(iss, "jti", "sub", now) }); n != 0 {
+	if n := testing.AllocsPerRun(1000, func() { _, _ = l.IsRevoked(iss, "jti", "sub", "", now) }); n != 0 {
 		t.Fatalf("IsRevoked allocates %v times per call", n)
 	}
 }
@@ -394,7 +394,7 @@ func TestRevocationClose(t *testing.T) {
 	if err := l.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
 	}
-	if _, err := l.IsRevoked(iss, "x", "", time.Now()); !errors.Is(err, middleware.ErrRevocationUnavailable) {
+	if _, err := l.IsRevoked(iss, "x", "", "", time.Now()); !errors.Is(err, middleware.ErrRevocationUnavailable) {
 		t.Fatalf("closed list failing closed: err = %v", err)
 	}
 }
@@ -450,7 +450,7 @@ func BenchmarkRevocationCheck(b *testing.B) {
 		b.ReportAllocs()
 		b.ResetTimer()
 		for b.Loop() {
-			if ok, err := l.IsRevoked(iss, "not-revoked-jti", "alice", now); ok || err != nil {
+			if ok, err := l.IsRevoked(iss, "not-revoked-jti", "alice", "", now); ok || err != nil {
 				b.Fatal(ok, err)
 			}
 		}
@@ -490,7 +490,7 @@ func TestRevocationUniversalClients(t *testing.T) {
 	}{{"ring", ring}, {"universal", universal}} {
 		t.Run(tc.name, func(t *testing.T) {
 			l := newList(t, tc.c, redisstore.RevocationOptions{})
-			if revoked, err := l.IsRevoked(iss, "before-start", "", time.Now()); err != nil || !revoked {
+			if revoked, err := l.IsRevoked(iss, "before-start", "", "", time.Now()); err != nil || !revoked {
 				t.Fatalf("revocation written before start not loaded: %v, %v", revoked, err)
 			}
 			jti := "after-start-" + tc.name
@@ -498,7 +498,7 @@ func TestRevocationUniversalClients(t *testing.T) {
 				t.Fatal(err)
 			}
 			eventually(t, 2*time.Second, "published revocation", func() bool {
-				revoked, err := l.IsRevoked(iss, jti, "", time.Now())
+				revoked, err := l.IsRevoked(iss, jti, "", "", time.Now())
 				return err == nil && revoked
 			})
 		})
