@@ -15,17 +15,17 @@ import (
 // concurrently, so neither the fields nor the slices may be modified. Copy
 // what you need to change.
 type Claims struct {
-	Issuer   string    // iss
-	Subject  string    // sub
-	JTI      string    // jti ("" when absent and no revocation list is configured)
+	Issuer  string // iss
+	Subject string // sub
+	JTI     string // jti ("" when absent and no revocation list is configured)
 	// SessionID is the "sid" claim ("" when absent): the refresh-token
 	// family an access token was minted from, which a revocation list can
 	// revoke as a whole (RevocationList.RevokeSession).
 	SessionID string
-	KID      string    // the header's kid ("" when absent)
-	Alg      string    // the header's alg
-	Audience []string  // aud, a string or an array in the token
-	Expiry   time.Time // exp
+	KID       string    // the header's kid ("" when absent)
+	Alg       string    // the header's alg
+	Audience  []string  // aud, a string or an array in the token
+	Expiry    time.Time // exp
 	// NotBefore and IssuedAt are the zero time when the token has no nbf / iat.
 	NotBefore time.Time
 	IssuedAt  time.Time
