@@ -41,6 +41,16 @@ var refreshStores = []struct {
 		}
 		return st
 	}},
+	{"redis cluster", func(t *testing.T) token.RefreshStore {
+		cl := redistest.StartCluster(t, 3)
+		c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: cl.Addrs})
+		t.Cleanup(func() { _ = c.Close() })
+		st, err := redisstore.NewRefreshStore(c, redisstore.RefreshStoreOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}},
 }
 
 // refreshClock is a settable clock; times are whole milliseconds, the
