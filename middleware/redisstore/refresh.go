@@ -31,10 +31,12 @@ type RefreshStoreOptions struct {
 //
 // A family lives in one hash, <prefix>rf:{<familyID>}, holding its subject,
 // roles, creation time, expiry, the hash of its current token, a revoked
-// flag, and one field s:<hash> per spent token. Everything the spend decides
-// on is in that one key, so the spend is one Lua script over one key: atomic
-// on a single Redis and valid on Redis Cluster (the braces make the hash tag
-// explicit for anyone who adds a per-family key later).
+// flag, one field s:<hash> per spent token, and the hash spent most recently
+// with the end of its retry window. The sealed successor of that spend is a
+// key of its own, <prefix>rs:{<familyID>}, expiring (PXAT) when the retry
+// window ends, so Redis forgets it even for a family that is never touched
+// again. Both keys share the hash tag {<familyID>}, so the spend is one Lua
+// script over one slot: atomic on a single Redis and valid on Redis Cluster.
 //
 // A token's hash must lead to its family, so each issued hash also has an
 // index key <prefix>rt:<hex hash> whose value is the family ID. The index
@@ -45,14 +47,16 @@ type RefreshStoreOptions struct {
 // atomically that the presented hash is the family's current one. A stale
 // read in between is harmless: the script decides. The new index key is
 // written before the script so that no successful spend can leave a token
-// without an index; when the script refuses, the new index key is deleted
-// again (and would in any case name a hash that is neither current nor spent,
-// which the script refuses).
+// without an index; when the script answers without installing it, the new
+// index key is deleted again, and when its outcome is unknown (the reply was
+// lost) it is kept, since the new token may be current (an orphan names a
+// hash the script refuses, and expires with the family).
 //
 // Every key expires at the family's absolute expiry (PEXPIREAT / PXAT), and
 // the script also compares the stored expiry with the now it is given, so an
 // injected clock is honoured and clock skew between instances cannot stretch
-// a family.
+// a family. The retry window is compared the same way: instances whose
+// clocks differ by d stretch or shrink it by d.
 type RefreshStore struct {
 	c      redis.UniversalClient
 	prefix string
