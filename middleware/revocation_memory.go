@@ -69,23 +69,23 @@ func (l *MemoryRevocationList) IsRevoked(iss, jti, sub, sid string, iat time.Tim
 
 // RevokeToken implements RevocationList.
 func (l *MemoryRevocationList) RevokeToken(_ context.Context, iss, jti string, exp time.Time) error {
+	l.keepLater(l.tokens, tokenRef{iss, jti}, exp)
+	return nil
+}
+
+// keepLater records k in m until t, unless m keeps it longer already.
+func (l *MemoryRevocationList) keepLater(m map[tokenRef]time.Time, k tokenRef, t time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if old, ok := l.tokens[tokenRef{iss, jti}]; !ok || exp.After(old) {
-		l.tokens[tokenRef{iss, jti}] = exp
+	if old, ok := m[k]; !ok || t.After(old) {
+		m[k] = t
 	}
 	l.maybeSweepLocked()
-	return nil
 }
 
 // RevokeSession implements RevocationList.
 func (l *MemoryRevocationList) RevokeSession(_ context.Context, iss, sid string, keepUntil time.Time) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if old, ok := l.sessions[tokenRef{iss, sid}]; !ok || keepUntil.After(old) {
-		l.sessions[tokenRef{iss, sid}] = keepUntil
-	}
-	l.maybeSweepLocked()
+	l.keepLater(l.sessions, tokenRef{iss, sid}, keepUntil)
 	return nil
 }
 

@@ -28,9 +28,14 @@ func newRefresh(t testing.TB, c redis.UniversalClient, prefix string) *token.Ref
 	return rt
 }
 
-func allKeys(t *testing.T, c *redis.Client) []string {
+// allKeys returns the keys matching pattern ("*" when empty).
+func allKeys(t *testing.T, c redis.UniversalClient, pattern ...string) []string {
 	t.Helper()
-	keys, err := c.Keys(context.Background(), "*").Result()
+	match := "*"
+	if len(pattern) > 0 {
+		match = pattern[0]
+	}
+	keys, err := c.Keys(context.Background(), match).Result()
 	if err != nil {
 		t.Fatal(err)
 	}

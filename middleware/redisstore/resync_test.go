@@ -1,13 +1,10 @@
 package redisstore_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"strconv"
 	"testing"
 	"time"
@@ -18,19 +15,9 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// eventsReason counts the audit lines with the given reason.
+// eventsReason counts the store_unavailable audit lines with the given reason.
 func (s *syncBuffer) eventsReason(reason string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	sc := bufio.NewScanner(bytes.NewReader(s.b.Bytes()))
-	for sc.Scan() {
-		var line struct{ Event, Reason string }
-		if json.Unmarshal(sc.Bytes(), &line) == nil && line.Event == string(auditlog.StoreUnavailable) && line.Reason == reason {
-			n++
-		}
-	}
-	return n
+	return s.count(func(_, r string) bool { return r == reason })
 }
 
 // entryKey is the list's key of an entry under the default prefix:
@@ -60,11 +47,7 @@ func awaitResync(t *testing.T, c redis.UniversalClient, l *redisstore.Revocation
 // revocationKeys returns the list's entry keys in Redis.
 func revocationKeys(t *testing.T, c redis.UniversalClient) []string {
 	t.Helper()
-	keys, err := c.Keys(context.Background(), "{apiguard:rv}:*").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return keys
+	return allKeys(t, c, "{apiguard:rv}:*")
 }
 
 // TestRevocationSurvivesRedisRestartEmpty: Redis restarts without its data.

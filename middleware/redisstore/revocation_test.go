@@ -42,15 +42,21 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	return s.b.Write(p)
 }
 
-// events returns the audit lines with the given detail.
+// events counts the store_unavailable audit lines with the given detail.
 func (s *syncBuffer) events(detail string) int {
+	return s.count(func(d, _ string) bool { return d == detail })
+}
+
+// count counts the store_unavailable audit lines whose detail and reason
+// match.
+func (s *syncBuffer) count(match func(detail, reason string) bool) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
 	sc := bufio.NewScanner(bytes.NewReader(s.b.Bytes()))
 	for sc.Scan() {
-		var line struct{ Event, Detail string }
-		if json.Unmarshal(sc.Bytes(), &line) == nil && line.Event == string(auditlog.StoreUnavailable) && line.Detail == detail {
+		var line struct{ Event, Detail, Reason string }
+		if json.Unmarshal(sc.Bytes(), &line) == nil && line.Event == string(auditlog.StoreUnavailable) && match(line.Detail, line.Reason) {
 			n++
 		}
 	}

@@ -32,25 +32,22 @@ var refreshStores = []struct {
 		return token.NewMemoryRefreshStore(nil)
 	}},
 	{"redis", func(t *testing.T) token.RefreshStore {
-		s := redistest.Start(t)
-		c := redis.NewClient(&redis.Options{Addr: s.Addr})
-		t.Cleanup(func() { _ = c.Close() })
-		st, err := redisstore.NewRefreshStore(c, redisstore.RefreshStoreOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return st
+		return redisRefreshStore(t, redis.NewClient(&redis.Options{Addr: redistest.Start(t).Addr}))
 	}},
 	{"redis cluster", func(t *testing.T) token.RefreshStore {
-		cl := redistest.StartCluster(t, 3)
-		c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: cl.Addrs})
-		t.Cleanup(func() { _ = c.Close() })
-		st, err := redisstore.NewRefreshStore(c, redisstore.RefreshStoreOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return st
+		return redisRefreshStore(t, redis.NewClusterClient(&redis.ClusterOptions{Addrs: redistest.StartCluster(t, 3).Addrs}))
 	}},
+}
+
+// redisRefreshStore is a Redis refresh store on c, which closes with t.
+func redisRefreshStore(t *testing.T, c redis.UniversalClient) token.RefreshStore {
+	t.Helper()
+	t.Cleanup(func() { _ = c.Close() })
+	st, err := redisstore.NewRefreshStore(c, redisstore.RefreshStoreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
 
 // refreshClock is a settable clock; times are whole milliseconds, the
