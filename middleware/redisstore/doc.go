@@ -31,9 +31,11 @@
 //
 //   - revocations: nothing. Every instance's replica keeps every unexpired
 //     revocation, and its resync after the reconnect writes back what Redis
-//     lost and records it (ReasonRestartedEmpty). Only an instance started
-//     while Redis is empty and before any other instance has re-synced
-//     misses them, for at most one resync.
+//     lost, announces it, and records it (ReasonRestartedEmpty). Only an
+//     instance started while Redis is empty, before any running instance
+//     has re-synced, lacks them until that write-back reaches it; and a
+//     revocation is lost only if Redis and every instance holding it
+//     restart at once.
 //   - refresh families: AOF (appendonly yes) or RDB snapshots. Without
 //     either, a restart forgets every family and every user signs in again;
 //     with RDB alone, the rotations after the last snapshot are lost, and
