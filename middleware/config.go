@@ -144,7 +144,7 @@ type Config struct {
 
 var knownAlgs = [...]string{
 	jose.RS256, jose.RS384, jose.RS512, jose.PS256, jose.PS384, jose.PS512,
-	jose.ES256, jose.ES384, jose.ES512, jose.EdDSA, jose.HS256, jose.HS384, jose.HS512,
+	jose.ES256, jose.ES384, jose.ES512, jose.EdDSA, jose.HS256, jose.HS384, jose.HS512, jose.Ed25519,
 }
 
 // asymmetricAlgs is the default allowlist of a key source that does not
@@ -308,15 +308,24 @@ func (a *Authenticator) setKeys(cfg *Config) error {
 	default:
 		return fmt.Errorf("apiguard: %s are all set: set exactly one key source", strings.Join(set, ", "))
 	}
-	// listed holds the source's keys when they are known now, so that the
-	// default allowlist can be their algorithms.
+	// listed holds the source's keys when they are known now (unlisted is
+	// false), so that the default allowlist can be their algorithms.
 	var listed []*jose.Key
+	unlisted := false
 	switch {
 	case cfg.Keys != nil:
 		a.keys = cfg.Keys
-		if s, ok := cfg.Keys.(*jose.StaticKeys); ok {
+		s, ok := cfg.Keys.(*jose.StaticKeys)
+		switch {
+		case ok && s == nil:
+			return errors.New("apiguard: Config.Keys is a nil *jose.StaticKeys")
+		case ok:
 			listed = s.Keys()
+		default:
+			unlisted = true
 		}
+	case cfg.JWKSURL != "":
+		unlisted = true
 	case cfg.JWKS != nil:
 		keys, err := jose.ParseJWKS(cfg.JWKS)
 		if err != nil {
@@ -336,12 +345,12 @@ func (a *Authenticator) setKeys(cfg *Config) error {
 		}
 		listed = keys
 	}
-	if err := a.setAlgorithms(cfg.Algorithms, listed, cfg.Keys != nil && listed == nil || cfg.JWKSURL != ""); err != nil {
+	if err := a.setAlgorithms(cfg.Algorithms, listed, unlisted); err != nil {
 		return err
 	}
 	if cfg.JWKSURL != "" {
 		// Last: nothing after it can fail, so the client never leaks.
-		r, err := jose.NewRemoteJWKS(context.Background(), jose.RemoteJWKSConfig{URL: cfg.JWKSURL, Audit: cfg.Audit})
+		r, err := jose.NewRemoteJWKS(context.Background(), jose.RemoteJWKSConfig{URL: cfg.JWKSURL, Audit: cfg.Audit, Algorithms: cfg.Algorithms})
 		if err != nil {
 			return fmt.Errorf("apiguard: Config.JWKSURL %q: %w", redactURL(cfg.JWKSURL), err)
 		}

@@ -115,6 +115,7 @@ func TestNewKeySourceErrors(t *testing.T) {
 		{"JWKSURL credentials not echoed", func(c *Config) { c.JWKSURL = "ftp://user:secret@idp.example/jwks?key=secret" },
 			[]string{"Config.JWKSURL", `"ftp://idp.example/jwks"`}},
 		{"empty static keys", func(c *Config) { c.Keys = &jose.StaticKeys{} }, []string{"Config.Algorithms"}},
+		{"nil static keys", func(c *Config) { c.Keys = (*jose.StaticKeys)(nil) }, []string{"Config.Keys"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -28,6 +28,32 @@ func ExampleParseJWKS() {
 	// same kid, other alg: apiguard: no matching key
 }
 
+// ParseJWKSWith reads a set key by key: a key without alg is bound to the one
+// allowed algorithm that fits it, and unusable keys are set aside with their
+// kid and reason instead of failing the set.
+func ExampleParseJWKSWith() {
+	keys, skipped, err := jose.ParseJWKSWith([]byte(`{"keys":[
+		{"kty":"EC","crv":"P-256","kid":"no-alg","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"},
+		{"kty":"OKP","crv":"Ed25519","kid":"ed","alg":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+		{"kty":"RSA","kid":"enc","use":"enc","alg":"RSA-OAEP","n":"AQAB","e":"AQAB"},
+		{"kty":"EC","crv":"P-256","kid":"leaked","d":"AA","x":"AA","y":"AA"}
+	]}`), jose.ParseOptions{Algorithms: []string{jose.RS256, jose.ES256, jose.Ed25519}})
+	if err != nil {
+		panic(err)
+	}
+	for _, k := range keys {
+		fmt.Println(k.ID(), k.Alg())
+	}
+	for _, s := range skipped {
+		fmt.Printf("set aside: %q %s threat=%v\n", s.KID, s.Reason, s.Threat)
+	}
+	// Output:
+	// no-alg ES256
+	// ed Ed25519
+	// set aside: "enc" use_not_sig threat=false
+	// set aside: "leaked" private_member threat=true
+}
+
 // A RemoteJWKS fetches a provider's set once at start and answers lookups
 // from memory; NewJWKSHandler serves such a set.
 func ExampleNewRemoteJWKS() {

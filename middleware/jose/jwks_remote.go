@@ -28,10 +28,18 @@ const (
 	defaultJWKSFetchTimeout       = 10 * time.Second
 )
 
-// Audit reasons recorded by RemoteJWKS (event auditlog.StoreUnavailable).
+// Audit reasons recorded by RemoteJWKS. A fetch that fails, or yields no
+// usable key, is an auditlog.StoreUnavailable event (the keys held are
+// kept); a key set aside is recorded once per kid and reason for as long as
+// the set carries it: an auditlog.SecurityThreat with AuditJWKSPrivateKey
+// when it publishes a private member (SkippedKey.Threat), else an
+// auditlog.StoreUnavailable with AuditJWKSKeySkipped. Both carry the kid,
+// and the SkippedKey reason code in the detail.
 const (
 	AuditJWKSFetchFailed = "jwks_fetch_failed"
+	AuditJWKSNoUsableKey = "jwks_no_usable_key"
 	AuditJWKSKeySkipped  = "jwks_key_skipped"
+	AuditJWKSPrivateKey  = "jwks_private_key"
 )
 
 // ErrJWKSTooLarge is the fetch error of a JWKS response over MaxResponseSize.
@@ -63,8 +71,23 @@ type RemoteJWKSConfig struct {
 	// MaxResponseSize: a larger response is an error and the keys held are
 	// kept. Default 1 MiB.
 	MaxResponseSize int64
-	// Audit receives fetch failures and skipped keys (never key material,
-	// never the URL). Default: none.
+	// Algorithms, DefaultAlgs and KeyAlgs bind keys without "alg", as in
+	// ParseOptions: each such key to the one algorithm of Algorithms that
+	// fits its type and curve (pass the gate's allowlist), DefaultAlgs
+	// deciding where several fit. If the first fetch finds a key that is
+	// still ambiguous, NewRemoteJWKS fails naming it; a later fetch sets
+	// such a key aside (SkipAmbiguousAlg). Default none: a key without alg
+	// is set aside (SkipNoAlg).
+	Algorithms  []string
+	DefaultAlgs []string
+	KeyAlgs     map[string]string
+	// OnSkippedKey is told of each key the set carries but that is set
+	// aside: once per kid and reason while the set keeps carrying it, not
+	// on every refresh. It is called from the fetching goroutine, one call
+	// at a time, and must not block. Default none.
+	OnSkippedKey func(SkippedKey)
+	// Audit receives fetch failures and set-aside keys (never key material,
+	// never the URL): see AuditJWKSFetchFailed. Default: none.
 	Audit *auditlog.Logger
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
@@ -74,7 +97,9 @@ type RemoteJWKSConfig struct {
 // the background as the response's Cache-Control allows, and again (at most
 // once per UnknownKIDInterval) when a token names an unknown kid. It never
 // follows a URL from a token, and never takes a symmetric (HMAC) key from the
-// set. Safe for concurrent use; a lookup of a known
+// set. Every fetch reads the set key by key (see ParseJWKSWith): a key
+// rotated in next to an unusable one is picked up, and the unusable one is
+// set aside and reported once. Safe for concurrent use; a lookup of a known
 // key takes no lock and does no I/O.
 type RemoteJWKS struct {
 	url             string
@@ -86,6 +111,8 @@ type RemoteJWKS struct {
 	maxSize         int64
 	audit           *auditlog.Logger
 	now             func() time.Time
+	opts            ParseOptions
+	onSkipped       func(SkippedKey)
 
 	snap        atomic.Pointer[remoteKeys] // nil until a fetch succeeds
 	inflight    atomic.Pointer[fetchCall]
@@ -95,6 +122,8 @@ type RemoteJWKS struct {
 	nextRefresh time.Time
 	lastErr     error
 	closed      bool
+	skipped     []SkippedKey // set aside by the last fetch that read a set
+	reported    map[skipID]bool
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -107,6 +136,13 @@ type remoteKeys struct {
 	byID  map[string]*Key
 	byAlg map[string][]*Key
 	keys  []*Key
+}
+
+// skipID names a set-aside key for reporting it once.
+// A key without kid is named by its content instead.
+type skipID struct {
+	kid, reason string
+	content     uint64
 }
 
 // fetchCall is one fetch that concurrent callers share.
@@ -161,6 +197,11 @@ func NewRemoteJWKS(ctx context.Context, cfg RemoteJWKSConfig) (*RemoteJWKS, erro
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	opts, err := ParseOptions{Algorithms: cfg.Algorithms, DefaultAlgs: cfg.DefaultAlgs, KeyAlgs: cfg.KeyAlgs,
+		MaxSize: int(min(cfg.MaxResponseSize, 1<<31-1))}.check("NewRemoteJWKS")
+	if err != nil {
+		return nil, err
+	}
 	r := &RemoteJWKS{
 		url:             cfg.URL,
 		client:          cfg.Client,
@@ -171,9 +212,16 @@ func NewRemoteJWKS(ctx context.Context, cfg RemoteJWKSConfig) (*RemoteJWKS, erro
 		maxSize:         cfg.MaxResponseSize,
 		audit:           cfg.Audit,
 		now:             cfg.Now,
+		opts:            opts,
+		onSkipped:       cfg.OnSkippedKey,
+		reported:        make(map[skipID]bool),
 	}
 	r.ctx, r.cancel = context.WithCancel(ctx)
 	r.wait(r.startFetch(), nil, nil)
+	if err := ambiguityError("NewRemoteJWKS", r.Skipped()); err != nil {
+		r.Close()
+		return nil, err
+	}
 	r.wg.Add(1)
 	go r.loop()
 	return r, nil
@@ -289,6 +337,14 @@ func (r *RemoteJWKS) LastError() error {
 	return r.lastErr
 }
 
+// Skipped returns the keys set aside by the last fetch that read a set
+// (including one that found no usable key).
+func (r *RemoteJWKS) Skipped() []SkippedKey {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]SkippedKey(nil), r.skipped...)
+}
+
 // Keys returns the keys of the last successful fetch.
 func (r *RemoteJWKS) Keys() []*Key {
 	if s := r.snap.Load(); s != nil {
@@ -395,30 +451,76 @@ func (r *RemoteJWKS) startFetchLocked() *fetchCall {
 // fetch gets the set once and, on success, replaces the snapshot. On failure
 // the keys held are kept and the next refresh is scheduled MinRefresh later.
 func (r *RemoteJWKS) fetch() error {
-	keys, maxAge, err := r.get()
+	keys, skipped, read, maxAge, err := r.get()
 	now := r.now()
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.lastErr = err
+	var fresh []SkippedKey
+	if read {
+		fresh = r.newlySkippedLocked(skipped)
+	}
 	if err != nil {
 		r.nextRefresh = now.Add(r.minRefresh)
-		r.audit.Record(nil, auditlog.Event{Name: auditlog.StoreUnavailable, Reason: AuditJWKSFetchFailed,
-			Detail: "remote JWKS fetch failed; keeping the keys held"})
-		return err
+	} else {
+		r.snap.Store(keys)
+		r.nextRefresh = now.Add(min(max(maxAge, r.minRefresh), r.maxRefresh))
 	}
-	r.snap.Store(keys)
-	r.nextRefresh = now.Add(min(max(maxAge, r.minRefresh), r.maxRefresh))
-	return nil
+	r.mu.Unlock()
+	r.report(fresh)
+	if err != nil {
+		reason, detail := AuditJWKSFetchFailed, "remote JWKS fetch failed; keeping the keys held"
+		if read {
+			reason, detail = AuditJWKSNoUsableKey, "remote JWKS has no usable key; keeping the keys held"
+		}
+		r.audit.Record(nil, auditlog.Event{Name: auditlog.StoreUnavailable, Reason: reason, Detail: detail})
+	}
+	return err
 }
 
-// get fetches and parses the set, returning its usable keys and the refresh
-// interval the response asks for.
-func (r *RemoteJWKS) get() (*remoteKeys, time.Duration, error) {
+// newlySkippedLocked records skipped as the set-aside keys of the set and
+// returns those not reported yet. Only what the last set carried is
+// remembered, so the memory is bounded by the set, and a key that leaves the
+// set and comes back is reported again. r.mu is held.
+func (r *RemoteJWKS) newlySkippedLocked(skipped []SkippedKey) []SkippedKey {
+	var fresh []SkippedKey
+	now := make(map[skipID]bool, len(skipped))
+	for _, s := range skipped {
+		id := skipID{s.KID, s.Reason, s.content}
+		if !r.reported[id] && !now[id] {
+			fresh = append(fresh, s)
+		}
+		now[id] = true
+	}
+	r.reported = now
+	r.skipped = skipped
+	return fresh
+}
+
+// report tells OnSkippedKey and the audit log of newly set-aside keys.
+func (r *RemoteJWKS) report(fresh []SkippedKey) {
+	for _, s := range fresh {
+		if r.onSkipped != nil {
+			r.onSkipped(s)
+		}
+		e := auditlog.Event{Name: auditlog.StoreUnavailable, Reason: AuditJWKSKeySkipped, KID: s.KID,
+			Detail: "remote JWKS key set aside: " + s.Reason}
+		if s.Threat {
+			e.Name, e.Reason = auditlog.SecurityThreat, AuditJWKSPrivateKey
+			e.Detail = "remote JWKS publishes a private key; set aside: " + s.Reason
+		}
+		r.audit.Record(nil, e)
+	}
+}
+
+// get fetches and parses the set, returning its usable keys, the keys set
+// aside, whether a set was read at all, and the refresh interval the
+// response asks for. A set without a usable key is an error.
+func (r *RemoteJWKS) get() (_ *remoteKeys, skipped []SkippedKey, read bool, _ time.Duration, _ error) {
 	ctx, cancel := context.WithTimeout(r.ctx, defaultJWKSFetchTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.url, nil)
 	if err != nil {
-		return nil, 0, errors.New("apiguard: remote JWKS: bad request")
+		return nil, nil, false, 0, errors.New("apiguard: remote JWKS: bad request")
 	}
 	req.Header.Set("Accept", "application/jwk-set+json, application/json")
 	resp, err := r.client.Do(req)
@@ -427,47 +529,39 @@ func (r *RemoteJWKS) get() (*remoteKeys, time.Duration, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err // without the URL, which may carry credentials
 		}
-		return nil, 0, fmt.Errorf("apiguard: remote JWKS: %w", err)
+		return nil, nil, false, 0, fmt.Errorf("apiguard: remote JWKS: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
-		return nil, 0, fmt.Errorf("apiguard: remote JWKS: status %d", resp.StatusCode)
+		return nil, nil, false, 0, fmt.Errorf("apiguard: remote JWKS: status %d", resp.StatusCode)
 	}
 	if resp.ContentLength > r.maxSize {
-		return nil, 0, ErrJWKSTooLarge
+		return nil, nil, false, 0, ErrJWKSTooLarge
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, r.maxSize+1))
 	if err != nil {
-		return nil, 0, fmt.Errorf("apiguard: remote JWKS: reading the body: %w", err)
+		return nil, nil, false, 0, fmt.Errorf("apiguard: remote JWKS: reading the body: %w", err)
 	}
 	if int64(len(body)) > r.maxSize {
-		return nil, 0, ErrJWKSTooLarge
+		return nil, nil, false, 0, ErrJWKSTooLarge
 	}
-	keys, errs := ParseJWKSLenient(body)
+	// Symmetric keys are never admitted (r.opts.Symmetric is false): a
+	// secret served at a URL is no secret. Duplicate kids: the first keeps it.
+	keys, skipped, err := parseJWKS(body, r.opts)
+	if err != nil {
+		return nil, nil, false, 0, errors.New("apiguard: remote " + strings.TrimPrefix(err.Error(), "apiguard: "))
+	}
 	s := &remoteKeys{byID: make(map[string]*Key, len(keys)), byAlg: make(map[string][]*Key)}
-	skipped := len(errs)
 	for _, k := range keys {
-		if k.public == nil {
-			skipped++ // a secret served at a URL is no secret: no HMAC key
-			continue
-		}
-		if _, dup := s.byID[k.kid]; dup {
-			skipped++ // an ambiguous kid: the first key keeps it
-			continue
-		}
 		s.byID[k.kid] = k
 		s.byAlg[k.alg] = append(s.byAlg[k.alg], k)
 		s.keys = append(s.keys, k)
 	}
 	if len(s.keys) == 0 {
-		return nil, 0, fmt.Errorf("apiguard: remote JWKS: no usable key (%d skipped)", skipped)
+		return nil, skipped, true, 0, fmt.Errorf("apiguard: remote JWKS: no usable key (%d set aside)", len(skipped))
 	}
-	if skipped > 0 {
-		r.audit.Record(nil, auditlog.Event{Name: auditlog.StoreUnavailable, Reason: AuditJWKSKeySkipped,
-			Detail: "remote JWKS: " + strconv.Itoa(skipped) + " unusable or duplicate key(s) skipped"})
-	}
-	return s, cacheMaxAge(resp.Header.Values("Cache-Control"), DefaultJWKSRefresh), nil
+	return s, skipped, true, cacheMaxAge(resp.Header.Values("Cache-Control"), DefaultJWKSRefresh), nil
 }
 
 // cacheMaxAge returns the max-age of Cache-Control header values, 0 for

@@ -277,13 +277,15 @@ func TestRemoteJWKSKeepsKeysOnFailure(t *testing.T) {
 	tests := []struct {
 		name    string
 		breakIt func(s *rjServer)
+		reason  string
 	}{
-		{"oversize with Content-Length", func(s *rjServer) { s.body = big(t) }},
-		{"oversize chunked", func(s *rjServer) { s.body, s.chunked = big(t), true }},
-		{"status 500", func(s *rjServer) { s.status = 500 }},
-		{"not JSON", func(s *rjServer) { s.body = []byte("<html>") }},
-		{"empty set", func(s *rjServer) { s.body = []byte(`{"keys":[]}`) }},
-		{"only bad keys", func(s *rjServer) { s.body = []byte(`{"keys":[{"kty":"EC","crv":"P-256","x":"AA","y":"AA"}]}`) }},
+		{"oversize with Content-Length", func(s *rjServer) { s.body = big(t) }, AuditJWKSFetchFailed},
+		{"oversize chunked", func(s *rjServer) { s.body, s.chunked = big(t), true }, AuditJWKSFetchFailed},
+		{"status 500", func(s *rjServer) { s.status = 500 }, AuditJWKSFetchFailed},
+		{"not JSON", func(s *rjServer) { s.body = []byte("<html>") }, AuditJWKSFetchFailed},
+		{"two keys members", func(s *rjServer) { s.body = []byte(`{"keys":[],"keys":[]}`) }, AuditJWKSFetchFailed},
+		{"empty set", func(s *rjServer) { s.body = []byte(`{"keys":[]}`) }, AuditJWKSNoUsableKey},
+		{"only bad keys", func(s *rjServer) { s.body = []byte(`{"keys":[{"kty":"EC","crv":"P-256","x":"AA","y":"AA"}]}`) }, AuditJWKSNoUsableKey},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -312,7 +314,7 @@ func TestRemoteJWKSKeepsKeysOnFailure(t *testing.T) {
 			if got := r.refreshAt().Sub(clock.Now()); got != time.Minute {
 				t.Errorf("retry in %v, want MinRefresh", got)
 			}
-			if !strings.Contains(log.String(), `"event":"store_unavailable"`) || !strings.Contains(log.String(), AuditJWKSFetchFailed) {
+			if !strings.Contains(log.String(), `"event":"store_unavailable"`) || !strings.Contains(log.String(), `"reason":"`+tt.reason+`"`) {
 				t.Errorf("audit log %q", log.String())
 			}
 		})
@@ -483,6 +485,9 @@ func TestNewRemoteJWKSConfig(t *testing.T) {
 		{"LookupTimeout", func(c *RemoteJWKSConfig) { c.LookupTimeout = -1 }},
 		{"MaxResponseSize", func(c *RemoteJWKSConfig) { c.MaxResponseSize = -1 }},
 		{"URL", func(c *RemoteJWKSConfig) { c.URL = "http://idp.example/" }},
+		{"Algorithms", func(c *RemoteJWKSConfig) { c.Algorithms = []string{RS256, "none"} }},
+		{"DefaultAlgs", func(c *RemoteJWKSConfig) { c.Algorithms, c.DefaultAlgs = []string{RS256}, []string{PS256} }},
+		{"KeyAlgs", func(c *RemoteJWKSConfig) { c.KeyAlgs = map[string]string{"k": "RSA-OAEP"} }},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := RemoteJWKSConfig{URL: "https://idp.invalid/jwks"}

@@ -14,13 +14,12 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/apiguard/apiguard/internal/jwa"
 	"github.com/lestrrat-go/jwx/v3/jwk"
 )
 
-// Algorithms the gate can verify (RFC 7518, RFC 8037). "none" is not one of
+// Algorithms the gate can verify (RFC 7518, RFC 8037, RFC 9864). "none" is not one of
 // them and never will be.
 const (
 	RS256 = "RS256"
@@ -33,9 +32,14 @@ const (
 	ES384 = "ES384"
 	ES512 = "ES512"
 	EdDSA = "EdDSA"
-	HS256 = "HS256"
-	HS384 = "HS384"
-	HS512 = "HS512"
+	// Ed25519 is the fully-specified name of EdDSA over Ed25519 (RFC 9864,
+	// which deprecates "EdDSA" for signing). It needs the same key as EdDSA,
+	// but a key bound to one never verifies a token whose header names the
+	// other.
+	Ed25519 = "Ed25519"
+	HS256   = "HS256"
+	HS384   = "HS384"
+	HS512   = "HS512"
 )
 
 // Errors of key construction and lookup.
@@ -103,10 +107,10 @@ func NewKey(kid, alg string, key any) (*Key, error) {
 		k.public = pub
 		k.hash = jwa.Hash(alg)
 		k.esSize = (want.Params().BitSize + 7) / 8
-	case EdDSA:
+	case EdDSA, Ed25519:
 		pub, ok := key.(ed25519.PublicKey)
 		if !ok {
-			return nil, fmt.Errorf("apiguard: key %q: EdDSA needs an Ed25519 key, got %T", kid, key)
+			return nil, fmt.Errorf("apiguard: key %q: %s needs an Ed25519 key, got %T", kid, alg, key)
 		}
 		if len(pub) != ed25519.PublicKeySize {
 			return nil, fmt.Errorf("apiguard: key %q: Ed25519 key of %d bytes", kid, len(pub))
@@ -158,7 +162,7 @@ func (k *Key) Public() crypto.PublicKey { return k.public }
 func (k *Key) Verify(signingInput, sig []byte) error {
 	var ok bool
 	switch k.alg {
-	case EdDSA:
+	case EdDSA, Ed25519:
 		ok = ed25519.Verify(k.public.(ed25519.PublicKey), signingInput, sig)
 	case HS256, HS384, HS512:
 		mac := hmac.New(k.hash.New, k.secret)
@@ -295,77 +299,6 @@ func ParsePEM(data []byte, alg string) ([]*Key, error) {
 		return nil, errors.New("apiguard: no PEM key found")
 	}
 	return keys, nil
-}
-
-// ParseJWK reads one JWK. Its "alg" member is required (one algorithm per
-// key); its "kid" is used when present, else the thumbprint. Symmetric ("oct")
-// keys become HMAC keys and need a kid. A JWK with "use" other than "sig" is
-// refused.
-func ParseJWK(data []byte) (*Key, error) {
-	jk, err := jwk.ParseKey(data)
-	if err != nil {
-		return nil, fmt.Errorf("apiguard: JWK: %w", err)
-	}
-	return fromJWK(jk)
-}
-
-// ParseJWKS reads a JWK Set. Every key must parse (use ParseJWKSLenient to
-// skip bad ones, as a remote set should).
-func ParseJWKS(data []byte) ([]*Key, error) {
-	keys, errs := ParseJWKSLenient(data)
-	if len(errs) > 0 {
-		return nil, errs[0]
-	}
-	if len(keys) == 0 {
-		return nil, errors.New("apiguard: JWKS has no keys")
-	}
-	return keys, nil
-}
-
-// ParseJWKSLenient reads a JWK Set, returning the keys that parse and one
-// error per key that does not (or a single error when the set itself does not
-// parse).
-func ParseJWKSLenient(data []byte) ([]*Key, []error) {
-	set, err := jwk.Parse(data)
-	if err != nil {
-		return nil, []error{fmt.Errorf("apiguard: JWKS: %w", err)}
-	}
-	var keys []*Key
-	var errs []error
-	for i := 0; i < set.Len(); i++ {
-		jk, _ := set.Key(i)
-		k, err := fromJWK(jk)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("apiguard: JWKS key %d: %w", i, err))
-			continue
-		}
-		keys = append(keys, k)
-	}
-	return keys, errs
-}
-
-func fromJWK(jk jwk.Key) (*Key, error) {
-	alg, ok := jk.Algorithm()
-	if !ok || alg.String() == "" {
-		return nil, errors.New("JWK has no \"alg\" (one algorithm per key, RFC 8725 §3.1)")
-	}
-	if use, ok := jk.KeyUsage(); ok && use != "sig" {
-		return nil, fmt.Errorf("JWK \"use\" is %q, not \"sig\"", use)
-	}
-	kid, _ := jk.KeyID()
-	var raw any
-	if err := jwk.Export(jk, &raw); err != nil {
-		return nil, err
-	}
-	switch v := raw.(type) {
-	case *rsa.PrivateKey:
-		raw = &v.PublicKey
-	case *ecdsa.PrivateKey:
-		raw = &v.PublicKey
-	case ed25519.PrivateKey:
-		raw = v.Public()
-	}
-	return NewKey(kid, strings.TrimSpace(alg.String()), raw)
 }
 
 // KeySource resolves the key that must verify a token, from the token

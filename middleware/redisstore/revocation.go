@@ -6,8 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -146,6 +144,11 @@ var _ middleware.RevocationList = (*RevocationList)(nil)
 func NewRevocationList(ctx context.Context, client redis.UniversalClient, opts RevocationOptions) (*RevocationList, error) {
 	if nilClient(client) {
 		return nil, errors.New("redisstore: NewRevocationList: client is nil")
+	}
+	if _, ring := client.(*redis.Ring); ring {
+		// A revocation is published by the shard that stores it, and a Ring's
+		// shards do not share Pub/Sub: the other instances would not hear it.
+		return nil, errors.New("redisstore: NewRevocationList: a *redis.Ring is not supported (its shards do not share Pub/Sub); use a Client, a FailoverClient or a ClusterClient")
 	}
 	if opts.Prefix == "" {
 		opts.Prefix = DefaultPrefix
@@ -422,10 +425,9 @@ func (l *RevocationList) reload(ctx context.Context) error {
 	return nil
 }
 
-// load returns the run_id of the Redis node(s) holding the list's keys and
-// every entry they hold, by key. On a Redis Cluster that is the one master
-// owning the hash tag's slot; a Ring is scanned shard by shard (the tag puts
-// every key on one shard, but which one is the Ring's business).
+// load returns the run_id of the Redis node holding the list's keys and
+// every entry it holds, by key. On a Redis Cluster that is the one master
+// owning the hash tag's slot.
 func (l *RevocationList) load(ctx context.Context) (string, map[string]entry, error) {
 	held := make(map[string]entry)
 	switch c := l.c.(type) {
@@ -439,26 +441,6 @@ func (l *RevocationList) load(ctx context.Context) (string, map[string]entry, er
 			return "", nil, err
 		}
 		return id, held, l.scan(ctx, node, held)
-	case *redis.Ring:
-		var mu sync.Mutex
-		var ids []string
-		err := c.ForEachShard(ctx, func(ctx context.Context, node *redis.Client) error {
-			id, err := runIDOf(ctx, node)
-			if err != nil {
-				return err
-			}
-			part := make(map[string]entry)
-			if err := l.scan(ctx, node, part); err != nil {
-				return err
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			ids = append(ids, id)
-			maps.Copy(held, part)
-			return nil
-		})
-		slices.Sort(ids)
-		return strings.Join(ids, ","), held, err
 	default:
 		id, err := runIDOf(ctx, l.c)
 		if err != nil {

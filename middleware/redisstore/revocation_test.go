@@ -415,6 +415,13 @@ func TestNewRevocationListErrors(t *testing.T) {
 	}{
 		{"nil client", func() redis.UniversalClient { return nil }, redisstore.RevocationOptions{}, "client"},
 		{"nil *redis.Client", func() redis.UniversalClient { return (*redis.Client)(nil) }, redisstore.RevocationOptions{}, "client"},
+		{"ring", func() redis.UniversalClient {
+			r := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"one": s.Addr}})
+			t.Cleanup(func() { _ = r.Close() })
+			return r
+		}, redisstore.RevocationOptions{}, "Ring"},
+		{"brace in prefix", func() redis.UniversalClient { return newClient(t, s.Addr) },
+			redisstore.RevocationOptions{Prefix: "a{b}:"}, "Prefix"},
 		{"negative interval", func() redis.UniversalClient { return newClient(t, s.Addr) },
 			redisstore.RevocationOptions{ResyncInterval: -time.Second}, "ResyncInterval"},
 		{"unreachable", func() redis.UniversalClient {
@@ -474,37 +481,42 @@ func BenchmarkRevocationCheck(b *testing.B) {
 	})
 }
 
-// The list takes any redis.UniversalClient: through a Ring (whose reload
-// scans shard by shard) and a UniversalClient, a revocation written by one
-// instance is loaded at start by another and announced to a third.
+// The list takes any redis.UniversalClient: through a three-master Redis
+// Cluster client (whose keys share one hash tag, so the reload scans the
+// master owning that slot and MGETs within it) and through a UniversalClient, revocations written
+// before start are all loaded, and one written after is announced.
 func TestRevocationUniversalClients(t *testing.T) {
-	s := redistest.Start(t)
-	ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"one": s.Addr}})
-	t.Cleanup(func() { _ = ring.Close() })
+	cs, s := redistest.StartCluster(t, 3), redistest.Start(t)
+	cluster := redis.NewClusterClient(&redis.ClusterOptions{Addrs: cs.Addrs})
+	t.Cleanup(func() { _ = cluster.Close() })
 	universal := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{s.Addr}})
 	t.Cleanup(func() { _ = universal.Close() })
 
-	writer := newList(t, universal, redisstore.RevocationOptions{})
 	ctx := context.Background()
 	exp := time.Now().Add(time.Hour)
-	if err := writer.RevokeToken(ctx, iss, "before-start", exp); err != nil {
-		t.Fatal(err)
-	}
+	const before = 32 // entries in many slots
 	for _, tc := range []struct {
 		name string
 		c    redis.UniversalClient
-	}{{"ring", ring}, {"universal", universal}} {
+	}{{"cluster", cluster}, {"universal", universal}} {
 		t.Run(tc.name, func(t *testing.T) {
-			l := newList(t, tc.c, redisstore.RevocationOptions{})
-			if revoked, err := l.IsRevoked(iss, "before-start", "", "", time.Now()); err != nil || !revoked {
-				t.Fatalf("revocation written before start not loaded: %v, %v", revoked, err)
+			writer := newList(t, tc.c, redisstore.RevocationOptions{})
+			for i := range before {
+				if err := writer.RevokeToken(ctx, iss, "before-"+strconv.Itoa(i), exp); err != nil {
+					t.Fatal(err)
+				}
 			}
-			jti := "after-start-" + tc.name
-			if err := writer.RevokeToken(ctx, iss, jti, exp); err != nil {
+			l := newList(t, tc.c, redisstore.RevocationOptions{})
+			for i := range before {
+				if revoked, err := l.IsRevoked(iss, "before-"+strconv.Itoa(i), "", "", time.Now()); err != nil || !revoked {
+					t.Fatalf("revocation %d written before start not loaded: %v, %v", i, revoked, err)
+				}
+			}
+			if err := writer.RevokeToken(ctx, iss, "after-start", exp); err != nil {
 				t.Fatal(err)
 			}
 			eventually(t, 2*time.Second, "published revocation", func() bool {
-				revoked, err := l.IsRevoked(iss, jti, "", "", time.Now())
+				revoked, err := l.IsRevoked(iss, "after-start", "", "", time.Now())
 				return err == nil && revoked
 			})
 		})

@@ -460,7 +460,7 @@ func (i *Issuer) readRand(b []byte) error {
 // sign returns the JWS signature of signingInput (RFC 7518 §3, RFC 8037).
 func (k *issuerKey) sign(signingInput []byte) ([]byte, error) {
 	alg := k.pub.Alg()
-	if alg == jose.EdDSA {
+	if alg == jose.EdDSA || alg == jose.Ed25519 {
 		if priv, ok := k.signer.(ed25519.PrivateKey); ok {
 			return ed25519.Sign(priv, signingInput), nil
 		}

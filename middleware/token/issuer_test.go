@@ -60,6 +60,7 @@ func TestIssuerAlgorithms(t *testing.T) {
 		{"ES384", "p384", "", jose.ES384, 96},
 		{"ES512", "p521", "", jose.ES512, 132},
 		{"EdDSA", "ed", "", jose.EdDSA, 64},
+		{"Ed25519", "ed", jose.Ed25519, jose.Ed25519, 64},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

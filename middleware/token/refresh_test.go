@@ -23,7 +23,8 @@ import (
 )
 
 // refreshStores is the table every store-level behaviour runs over: the same
-// assertions hold for the memory store and for the Redis store.
+// assertions hold for the memory store and for the Redis store, on one
+// server and on a Redis Cluster.
 var refreshStores = []struct {
 	name string
 	new  func(t *testing.T) token.RefreshStore
