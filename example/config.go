@@ -9,8 +9,7 @@ import (
 	"time"
 )
 
-// config is the example server's command line, the contract of the README's
-// "The example server" section. Every flag can also come from APIGUARD_<FLAG> (upper case, dashes
+// config is the example server's command line. Every flag can also come from APIGUARD_<FLAG> (upper case, dashes
 // as underscores); a flag given on the command line wins.
 type config struct {
 	bcryptCost     int // bcrypt cost of the demo users; tests lower it

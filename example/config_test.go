@@ -23,7 +23,7 @@ func TestParseConfig(t *testing.T) {
 				c.Audience != "apiguard-example-api" || c.AccessTTL != 15*time.Minute || c.RefreshTTL != 168*time.Hour ||
 				c.Leeway != 30*time.Second || c.MaxAge != 24*time.Hour || c.Rate != "100/1m" || c.LoginAttempts != "5/15m" ||
 				c.LogLevel != "info" || c.Redis != "" || c.KeyFile != "" {
-				t.Fatalf("defaults differ from the documented contract: %+v", c)
+				t.Fatalf("defaults differ from the documented flag defaults: %+v", c)
 			}
 			if got := c.apiOrigin(); got != "http://127.0.0.1:8080" {
 				t.Errorf("apiOrigin = %q", got)

@@ -15,7 +15,7 @@ type demoUser struct {
 }
 
 // userStore is the example's in-memory user store: the demo users alice
-// (roles user) and admin (roles user, admin), with their passwords hashed
+// (roles user) and admin (roles user and admin), with their passwords hashed
 // with bcrypt at start.
 type userStore struct {
 	users map[string]demoUser

@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/apiguard/apiguard/internal/strictjson"
@@ -14,13 +15,17 @@ import (
 // concurrently, so neither the fields nor the slices may be modified. Copy
 // what you need to change.
 type Claims struct {
-	Issuer   string    // iss
-	Subject  string    // sub
-	JTI      string    // jti ("" when absent and no revocation list is configured)
-	KID      string    // the header's kid ("" when absent)
-	Alg      string    // the header's alg
-	Audience []string  // aud, a string or an array in the token
-	Expiry   time.Time // exp
+	Issuer  string // iss
+	Subject string // sub
+	JTI     string // jti ("" when absent and no revocation list is configured)
+	// SessionID is the "sid" claim ("" when absent): the refresh-token
+	// family an access token was minted from, which a revocation list can
+	// revoke as a whole (RevocationList.RevokeSession).
+	SessionID string
+	KID       string    // the header's kid ("" when absent)
+	Alg       string    // the header's alg
+	Audience  []string  // aud, a string or an array in the token
+	Expiry    time.Time // exp
 	// NotBefore and IssuedAt are the zero time when the token has no nbf / iat.
 	NotBefore time.Time
 	IssuedAt  time.Time
@@ -68,6 +73,28 @@ func (c *Claims) Get(name string) (json.RawMessage, bool) {
 
 // Raw returns a copy of the whole claims set JSON.
 func (c *Claims) Raw() json.RawMessage { return json.RawMessage(c.raw) }
+
+// sessionID returns the "sid" member of the claims set raw. ok is false
+// when sid is present but not a JSON string. A sid without escapes (the
+// family IDs apiguard issues are base64url) is a substring of raw, so the
+// common case does not allocate.
+func sessionID(raw string) (string, bool) {
+	v, found := strictjson.Member(raw, "sid")
+	if !found {
+		return "", true
+	}
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+		return "", false
+	}
+	if s := v[1 : len(v)-1]; !strings.ContainsRune(s, '\\') {
+		return s, true
+	}
+	var sid string
+	if json.Unmarshal([]byte(v), &sid) != nil {
+		return "", false
+	}
+	return sid, true
+}
 
 func numericDate(d strictjson.NumericDate) time.Time {
 	if !d.Set {

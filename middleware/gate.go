@@ -84,7 +84,11 @@ func (a *Authenticator) verifyMiss(ctx context.Context, token string, now time.T
 		}
 		return nil, jsonError(err, ReasonClaimInvalid)
 	}
-	c.Issuer, c.Subject, c.JTI = sc.Iss, sc.Sub, sc.Jti
+	sid, ok := sessionID(parts.payload)
+	if !ok {
+		return nil, newError(ReasonClaimInvalid, nil)
+	}
+	c.Issuer, c.Subject, c.JTI, c.SessionID = sc.Iss, sc.Sub, sc.Jti, sid
 	c.Audience = sc.Aud[:len(sc.Aud):len(sc.Aud)]
 	c.Roles = sc.Roles[:len(sc.Roles):len(sc.Roles)]
 	c.Scopes = sc.Scope[:len(sc.Scope):len(sc.Scope)]
@@ -274,7 +278,7 @@ func (a *Authenticator) checkRevoked(c *Claims) *Error {
 	if a.revocation == nil {
 		return nil
 	}
-	revoked, err := a.revocation.IsRevoked(c.Issuer, c.JTI, c.Subject, c.IssuedAt)
+	revoked, err := a.revocation.IsRevoked(c.Issuer, c.JTI, c.Subject, c.SessionID, c.IssuedAt)
 	if err != nil {
 		e := newError(ReasonRevocationUnavailable, err)
 		e.JTI = printable(c.JTI)

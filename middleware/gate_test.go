@@ -355,7 +355,7 @@ func TestGateSteps(t *testing.T) {
 
 type failingRevocation struct{ *MemoryRevocationList }
 
-func (failingRevocation) IsRevoked(string, string, string, time.Time) (bool, error) {
+func (failingRevocation) IsRevoked(string, string, string, string, time.Time) (bool, error) {
 	return false, ErrRevocationUnavailable
 }
 

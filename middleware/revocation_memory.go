@@ -15,6 +15,7 @@ type MemoryRevocationList struct {
 
 	mu       sync.RWMutex
 	tokens   map[tokenRef]time.Time // (iss, jti) -> forget after
+	sessions map[tokenRef]time.Time // (iss, sid) -> forget after
 	subjects map[tokenRef]subjectCut
 	writes   int
 }
@@ -39,16 +40,22 @@ func NewMemoryRevocationList(now func() time.Time) *MemoryRevocationList {
 	return &MemoryRevocationList{
 		now:      now,
 		tokens:   make(map[tokenRef]time.Time),
+		sessions: make(map[tokenRef]time.Time),
 		subjects: make(map[tokenRef]subjectCut),
 	}
 }
 
 // IsRevoked implements RevocationList. It never returns an error.
-func (l *MemoryRevocationList) IsRevoked(iss, jti, sub string, iat time.Time) (bool, error) {
+func (l *MemoryRevocationList) IsRevoked(iss, jti, sub, sid string, iat time.Time) (bool, error) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	if len(l.tokens) > 0 && jti != "" {
 		if _, ok := l.tokens[tokenRef{iss, jti}]; ok {
+			return true, nil
+		}
+	}
+	if len(l.sessions) > 0 && sid != "" {
+		if _, ok := l.sessions[tokenRef{iss, sid}]; ok {
 			return true, nil
 		}
 	}
@@ -62,12 +69,23 @@ func (l *MemoryRevocationList) IsRevoked(iss, jti, sub string, iat time.Time) (b
 
 // RevokeToken implements RevocationList.
 func (l *MemoryRevocationList) RevokeToken(_ context.Context, iss, jti string, exp time.Time) error {
+	l.keepLater(l.tokens, tokenRef{iss, jti}, exp)
+	return nil
+}
+
+// keepLater records k in m until t, unless m keeps it longer already.
+func (l *MemoryRevocationList) keepLater(m map[tokenRef]time.Time, k tokenRef, t time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if old, ok := l.tokens[tokenRef{iss, jti}]; !ok || exp.After(old) {
-		l.tokens[tokenRef{iss, jti}] = exp
+	if old, ok := m[k]; !ok || t.After(old) {
+		m[k] = t
 	}
 	l.maybeSweepLocked()
+}
+
+// RevokeSession implements RevocationList.
+func (l *MemoryRevocationList) RevokeSession(_ context.Context, iss, sid string, keepUntil time.Time) error {
+	l.keepLater(l.sessions, tokenRef{iss, sid}, keepUntil)
 	return nil
 }
 
@@ -88,11 +106,59 @@ func (l *MemoryRevocationList) RevokeSubject(_ context.Context, iss, sub string,
 	return nil
 }
 
-// Len returns the number of token and subject entries held.
+// Len returns the number of token, session and subject entries held.
 func (l *MemoryRevocationList) Len() int {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	return len(l.tokens) + len(l.subjects)
+	return len(l.tokens) + len(l.sessions) + len(l.subjects)
+}
+
+// RevocationKind says what a RevocationEntry names.
+type RevocationKind byte
+
+// The kinds of revocation entries.
+const (
+	RevokedToken   RevocationKind = 't' // ID is a jti
+	RevokedSubject RevocationKind = 's' // ID is a sub; Before is the cut-off
+	RevokedSession RevocationKind = 'x' // ID is a sid
+)
+
+// RevocationEntry is one entry of a MemoryRevocationList, as Entries
+// returns it.
+type RevocationEntry struct {
+	Kind   RevocationKind
+	Issuer string
+	ID     string
+	// Before is the subject cut-off (RevokedSubject only).
+	Before time.Time
+	// KeepUntil is when the entry can be forgotten.
+	KeepUntil time.Time
+}
+
+// Entries returns a copy of every entry not yet forgotten at now, in no
+// particular order. A list that replicates a shared store (the Redis list
+// in middleware/redisstore) uses it to write back what the store lost.
+func (l *MemoryRevocationList) Entries() []RevocationEntry {
+	now := l.now()
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	out := make([]RevocationEntry, 0, len(l.tokens)+len(l.sessions)+len(l.subjects))
+	for k, exp := range l.tokens {
+		if exp.After(now) {
+			out = append(out, RevocationEntry{Kind: RevokedToken, Issuer: k.iss, ID: k.id, KeepUntil: exp})
+		}
+	}
+	for k, exp := range l.sessions {
+		if exp.After(now) {
+			out = append(out, RevocationEntry{Kind: RevokedSession, Issuer: k.iss, ID: k.id, KeepUntil: exp})
+		}
+	}
+	for k, cut := range l.subjects {
+		if cut.keepUntil.After(now) {
+			out = append(out, RevocationEntry{Kind: RevokedSubject, Issuer: k.iss, ID: k.id, Before: cut.before, KeepUntil: cut.keepUntil})
+		}
+	}
+	return out
 }
 
 // Sweep forgets every entry whose token would have expired by now.
@@ -114,6 +180,11 @@ func (l *MemoryRevocationList) sweepLocked() {
 	for k, exp := range l.tokens {
 		if !exp.After(now) {
 			delete(l.tokens, k)
+		}
+	}
+	for k, exp := range l.sessions {
+		if !exp.After(now) {
+			delete(l.sessions, k)
 		}
 	}
 	for k, cut := range l.subjects {

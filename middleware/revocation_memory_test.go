@@ -12,7 +12,7 @@ func TestMemoryRevocationList(t *testing.T) {
 	ctx := context.Background()
 	check := func(iss, jti, sub string, iat time.Time, want bool) {
 		t.Helper()
-		got, err := l.IsRevoked(iss, jti, sub, iat)
+		got, err := l.IsRevoked(iss, jti, sub, "", iat)
 		if err != nil || got != want {
 			t.Fatalf("IsRevoked(%s, %s, %s, %v) = %v, %v; want %v", iss, jti, sub, iat, got, err, want)
 		}
@@ -31,7 +31,18 @@ func TestMemoryRevocationList(t *testing.T) {
 	_ = l.RevokeSubject(ctx, "i", "s", t0.Add(-time.Hour), t0.Add(time.Minute))
 	check("i", "j2", "s", t0.Add(-time.Second), true)
 
-	if l.Len() != 2 {
+	_ = l.RevokeSession(ctx, "i", "fam", t0.Add(time.Hour))
+	if got, _ := l.IsRevoked("i", "j9", "s9", "fam", t0); !got {
+		t.Fatal("revoked session not revoked")
+	}
+	if got, _ := l.IsRevoked("other", "j9", "s9", "fam", t0); got {
+		t.Fatal("a session is scoped by issuer")
+	}
+	if n := len(l.Entries()); n != 3 {
+		t.Fatalf("Entries: %d, want 3", n)
+	}
+
+	if l.Len() != 3 {
 		t.Fatalf("Len %d", l.Len())
 	}
 	now = t0.Add(2 * time.Hour)
@@ -47,7 +58,7 @@ func TestMemoryRevocationListNoAllocs(t *testing.T) {
 	_ = l.RevokeToken(context.Background(), "i", "j", time.Now().Add(time.Hour))
 	_ = l.RevokeSubject(context.Background(), "i", "s", time.Now(), time.Now().Add(time.Hour))
 	iat := time.Now()
-	if n := testing.AllocsPerRun(100, func() { _, _ = l.IsRevoked("i", "x", "s", iat) }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { _, _ = l.IsRevoked("i", "x", "s", "sid", iat) }); n != 0 {
 		t.Fatalf("IsRevoked allocates %v times", n)
 	}
 }

@@ -3,17 +3,45 @@
 // decisions (the distributed mode):
 //
 //   - RefreshStore, a token.RefreshStore whose spend is one Lua script,
-//     so two racing uses of one refresh token can never both succeed;
-//   - RevocationList, a middleware.RevocationList that writes revocations to
-//     Redis and announces them on a Pub/Sub channel, while every instance
-//     answers IsRevoked from a local replica (a
-//     middleware.MemoryRevocationList) loaded at start, fed by the
-//     subscription and reloaded after every reconnect, so the request path
-//     never waits on Redis.
+//     so two racing uses of one refresh token can never install two
+//     successors, and a spend retried after a lost reply (by go-redis, or by
+//     the client after a 503) gets the same successor instead of looking
+//     like reuse (see token.DefaultRetryWindow);
+//   - RevocationList, a middleware.RevocationList (tokens, sessions and
+//     subjects) that writes revocations to Redis and announces them on a
+//     Pub/Sub channel, while every instance answers IsRevoked from a local
+//     replica (a middleware.MemoryRevocationList) loaded at start, fed by
+//     the subscription and re-synced after every reconnect, so the request
+//     path never waits on Redis.
 //
-// Both use github.com/redis/go-redis/v9. Every key carries a TTL equal to the
-// moment its content stops mattering (the refresh family's absolute expiry,
-// the revoked token's expiry), so Redis never holds more than the live state.
+// Both take a redis.UniversalClient: a single Redis, Sentinel, a Ring, or a
+// Redis Cluster. On a Cluster every key one operation touches shares a hash
+// tag: a refresh family's keys <prefix>rf:{<family>} and <prefix>rs:{<family>}
+// (the token index keys <prefix>rt:<hash> are read and written one at a
+// time), and all the keys of one revocation list {<prefix>rv}:….
+//
+// Every key carries a TTL equal to the moment its content stops mattering
+// (the refresh family's absolute expiry, the end of a retry window, the
+// revoked token's expiry), so Redis never holds more than the live state.
+//
+// # Persistence
+//
+// What each store needs from Redis across a restart (CheckPersistence tells
+// what a deployment has; call it at start and warn when Durable is false):
+//
+//   - revocations: nothing. Every instance's replica keeps every unexpired
+//     revocation, and its resync after the reconnect writes back what Redis
+//     lost, announces it, and records it (ReasonRestartedEmpty). Only an
+//     instance started while Redis is empty, before any running instance
+//     has re-synced, lacks them until that write-back reaches it; and a
+//     revocation is lost only if Redis and every instance holding it
+//     restart at once.
+//   - refresh families: AOF (appendonly yes) or RDB snapshots. Without
+//     either, a restart forgets every family and every user signs in again;
+//     with RDB alone, the rotations after the last snapshot are lost, and
+//     their successors are refused (invalid_grant) until the user signs in.
+//   - rate limits and lockouts (ratelimit/redisstore): nothing; a restart
+//     forgives some budget once.
 //
 // Redis going away never panics and never turns into a silent success: a
 // refresh fails with token.ErrStoreUnavailable (the caller answers 503),

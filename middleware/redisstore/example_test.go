@@ -35,7 +35,7 @@ func ExampleNewRevocationList() {
 		fmt.Println(err)
 		return
 	}
-	revoked, err := list.IsRevoked("https://issuer.example", "jti-123", "alice", time.Now())
+	revoked, err := list.IsRevoked("https://issuer.example", "jti-123", "alice", "", time.Now())
 	fmt.Println("revoked:", revoked && err == nil)
 }
 

@@ -31,10 +31,12 @@ type RefreshStoreOptions struct {
 //
 // A family lives in one hash, <prefix>rf:{<familyID>}, holding its subject,
 // roles, creation time, expiry, the hash of its current token, a revoked
-// flag, and one field s:<hash> per spent token. Everything the spend decides
-// on is in that one key, so the spend is one Lua script over one key: atomic
-// on a single Redis and valid on Redis Cluster (the braces make the hash tag
-// explicit for anyone who adds a per-family key later).
+// flag, one field s:<hash> per spent token, and the hash spent most recently
+// with the end of its retry window. The sealed successor of that spend is a
+// key of its own, <prefix>rs:{<familyID>}, expiring (PXAT) when the retry
+// window ends, so Redis forgets it even for a family that is never touched
+// again. Both keys share the hash tag {<familyID>}, so the spend is one Lua
+// script over one slot: atomic on a single Redis and valid on Redis Cluster.
 //
 // A token's hash must lead to its family, so each issued hash also has an
 // index key <prefix>rt:<hex hash> whose value is the family ID. The index
@@ -45,14 +47,16 @@ type RefreshStoreOptions struct {
 // atomically that the presented hash is the family's current one. A stale
 // read in between is harmless: the script decides. The new index key is
 // written before the script so that no successful spend can leave a token
-// without an index; when the script refuses, the new index key is deleted
-// again (and would in any case name a hash that is neither current nor spent,
-// which the script refuses).
+// without an index; when the script answers without installing it, the new
+// index key is deleted again, and when its outcome is unknown (the reply was
+// lost) it is kept, since the new token may be current (an orphan names a
+// hash the script refuses, and expires with the family).
 //
 // Every key expires at the family's absolute expiry (PEXPIREAT / PXAT), and
 // the script also compares the stored expiry with the now it is given, so an
 // injected clock is honoured and clock skew between instances cannot stretch
-// a family.
+// a family. The retry window is compared the same way: instances whose
+// clocks differ by d stretch or shrink it by d.
 type RefreshStore struct {
 	c      redis.UniversalClient
 	prefix string
@@ -76,6 +80,9 @@ func NewRefreshStore(client redis.UniversalClient, opts RefreshStoreOptions) (*R
 
 func (s *RefreshStore) familyKey(id string) string { return s.prefix + "rf:{" + id + "}" }
 
+// successorKey holds the family's sealed successor during the retry window.
+func (s *RefreshStore) successorKey(id string) string { return s.prefix + "rs:{" + id + "}" }
+
 func (s *RefreshStore) indexKey(h [32]byte) string {
 	return s.prefix + "rt:" + hex.EncodeToString(h[:])
 }
@@ -90,29 +97,48 @@ redis.call('PEXPIREAT', KEYS[1], ARGV[5])
 return 1
 `)
 
-// spendScript is the whole spend decision, atomic in Redis.
-// KEYS[1]: the family. ARGV: presented hash, new hash, now (unix ms).
-// Reply: {status, id, sub, roles, created, exp} with status "ok", "reuse"
-// (the family is now revoked) or "invalid" (unknown, revoked or expired).
+// spendScript is the whole spend decision, atomic in Redis; the same
+// decisions as token.MemoryRefreshStore.Spend.
+// KEYS[1]: the family. KEYS[2]: its sealed successor (same hash tag).
+// ARGV: presented hash, new hash, now (unix ms), sealed successor,
+// retry-until (unix ms).
+// Reply: {status, id, sub, roles, created, exp, current hash, sealed} with
+// status "ok" (spent; the new hash is current), "retry" (the presented hash
+// was spent within its window and its successor is current: nothing
+// changed), "reuse" (the family is now revoked; no hash, no sealed) or
+// "invalid" (unknown, revoked or expired).
 var spendScript = redis.NewScript(`
-local f = redis.call('HMGET', KEYS[1], 'cur', 'exp', 'rev', 'id', 'sub', 'roles', 'created')
+local f = redis.call('HMGET', KEYS[1], 'cur', 'exp', 'rev', 'id', 'sub', 'roles', 'created', 'prev', 'prevUntil')
 if not f[1] or not f[2] then return {'invalid'} end
-if f[3] == '1' or tonumber(f[2]) <= tonumber(ARGV[3]) then return {'invalid'} end
+local now = tonumber(ARGV[3])
+if f[3] == '1' or tonumber(f[2]) <= now then return {'invalid'} end
 if f[1] == ARGV[1] then
-  redis.call('HSET', KEYS[1], 'cur', ARGV[2], 's:' .. ARGV[1], '1')
-  return {'ok', f[4], f[5], f[6], f[7], f[2]}
+  redis.call('HSET', KEYS[1], 'cur', ARGV[2], 's:' .. ARGV[1], '1', 'prev', ARGV[1], 'prevUntil', ARGV[5])
+  local keep = math.min(tonumber(ARGV[5]), tonumber(f[2]))
+  if keep > now then
+    redis.call('SET', KEYS[2], ARGV[4], 'PXAT', string.format('%.0f', keep))
+  else
+    redis.call('DEL', KEYS[2])
+  end
+  return {'ok', f[4], f[5], f[6], f[7], f[2], ARGV[2], ARGV[4]}
+end
+if f[8] == ARGV[1] and tonumber(f[9]) > now then
+  local sealed = redis.call('GET', KEYS[2])
+  if sealed then return {'retry', f[4], f[5], f[6], f[7], f[2], f[1], sealed} end
 end
 if redis.call('HEXISTS', KEYS[1], 's:' .. ARGV[1]) == 1 then
   redis.call('HSET', KEYS[1], 'rev', '1')
+  redis.call('DEL', KEYS[2])
   return {'reuse', f[4], f[5], f[6], f[7], f[2]}
 end
 return {'invalid'}
 `)
 
 // revokeScript marks an existing family revoked (and never creates a key
-// without a TTL for an unknown one).
+// without a TTL for an unknown one), and drops its sealed successor.
 var revokeScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'rev', '1') end
+redis.call('DEL', KEYS[2])
 return 1
 `)
 
@@ -190,53 +216,84 @@ func (s *RefreshStore) Lookup(ctx context.Context, tokenHash [32]byte, now time.
 }
 
 // Spend implements token.RefreshStore.
-func (s *RefreshStore) Spend(ctx context.Context, tokenHash, newHash [32]byte, now time.Time) (token.Family, error) {
-	id, ttl, err := s.familyOf(ctx, tokenHash)
+//
+// Every step may be retried by go-redis after a lost reply, and each is
+// safe to repeat: the index key of the new hash is written with NX, and
+// finding it already naming this family is our own earlier write; the
+// script recognises its own earlier run (the presented hash is the one it
+// spent last, within the window) and answers with the same successor.
+func (s *RefreshStore) Spend(ctx context.Context, req token.SpendRequest) (token.SpendResult, error) {
+	id, ttl, err := s.familyOf(ctx, req.Hash)
 	if err != nil {
-		return token.Family{}, err
+		return token.SpendResult{}, err
 	}
-	newKey := s.indexKey(newHash)
+	newKey := s.indexKey(req.Next.Hash)
 	ok, err := s.c.SetArgs(ctx, newKey, id, redis.SetArgs{Mode: "NX", TTL: ttl}).Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
-		return token.Family{}, fmt.Errorf("redisstore: indexing refresh token: %w", err)
+		return token.SpendResult{}, fmt.Errorf("redisstore: indexing refresh token: %w", err)
 	}
 	if ok != "OK" {
-		return token.Family{}, errors.New("redisstore: refresh token hash already in use")
+		// A retried SET whose first reply was lost finds its own key.
+		if cur, err := s.c.Get(ctx, newKey).Result(); err != nil || cur != id {
+			return token.SpendResult{}, errors.New("redisstore: refresh token hash already in use")
+		}
 	}
-	reply, err := spendScript.Run(ctx, s.c, []string{s.familyKey(id)},
-		hex.EncodeToString(tokenHash[:]), hex.EncodeToString(newHash[:]), now.UnixMilli()).Slice()
-	if err != nil || len(reply) == 0 || reply[0] != "ok" {
-		// Best effort: the orphan would expire with the family anyway, and
-		// the script refuses a hash that is neither current nor spent.
+	reply, err := spendScript.Run(ctx, s.c, []string{s.familyKey(id), s.successorKey(id)},
+		hex.EncodeToString(req.Hash[:]), hex.EncodeToString(req.Next.Hash[:]), req.Now.UnixMilli(),
+		req.Next.Sealed, req.RetryUntil.UnixMilli()).Slice()
+	if err != nil {
+		// Not knowing whether the script ran, keep the new index key: if it
+		// did, the new token is current and needs it. An orphan expires
+		// with the family, and names a hash the script refuses.
+		return token.SpendResult{}, fmt.Errorf("redisstore: spending refresh token: %w", err)
+	}
+	res, err := decodeSpend(reply)
+	if err != nil || res.Next.Hash != req.Next.Hash {
+		// Best effort: the new hash was not installed (refused, reuse, or
+		// a retry answered with an earlier spend's successor).
 		_ = s.c.Del(context.WithoutCancel(ctx), newKey).Err()
 	}
-	if err != nil {
-		return token.Family{}, fmt.Errorf("redisstore: spending refresh token: %w", err)
+	return res, err
+}
+
+// decodeSpend decodes the spend script's reply.
+func decodeSpend(reply []any) (token.SpendResult, error) {
+	if len(reply) == 0 {
+		return token.SpendResult{}, errors.New("redisstore: spend script replied nothing")
 	}
 	status, _ := reply[0].(string)
 	switch status {
-	case "ok", "reuse":
-		if len(reply) != 6 {
-			return token.Family{}, fmt.Errorf("redisstore: spend script replied %d values", len(reply))
-		}
-		fam, err := decodeFamily(reply[1], reply[2], reply[3], reply[4], reply[5])
-		if err != nil {
-			return token.Family{}, err
-		}
-		if status == "reuse" {
-			return fam, token.ErrRefreshReuse
-		}
-		return fam, nil
 	case "invalid":
-		return token.Family{}, token.ErrInvalidGrant
+		return token.SpendResult{}, token.ErrInvalidGrant
+	case "ok", "retry", "reuse":
 	default:
-		return token.Family{}, fmt.Errorf("redisstore: spend script replied %q", status)
+		return token.SpendResult{}, fmt.Errorf("redisstore: spend script replied %q", status)
 	}
+	if (status == "reuse" && len(reply) != 6) || (status != "reuse" && len(reply) != 8) {
+		return token.SpendResult{}, fmt.Errorf("redisstore: spend script replied %d values", len(reply))
+	}
+	fam, err := decodeFamily(reply[1], reply[2], reply[3], reply[4], reply[5])
+	if err != nil {
+		return token.SpendResult{}, err
+	}
+	if status == "reuse" {
+		return token.SpendResult{Family: fam}, token.ErrRefreshReuse
+	}
+	res := token.SpendResult{Family: fam, Retry: status == "retry"}
+	cur, _ := reply[6].(string)
+	sealed, _ := reply[7].(string)
+	b, err := hex.DecodeString(cur)
+	if err != nil || len(b) != len(res.Next.Hash) {
+		return token.SpendResult{}, errors.New("redisstore: spend script replied a malformed hash")
+	}
+	copy(res.Next.Hash[:], b)
+	res.Next.Sealed = []byte(sealed)
+	return res, nil
 }
 
 // RevokeFamily implements token.RefreshStore.
 func (s *RefreshStore) RevokeFamily(ctx context.Context, familyID string) error {
-	if err := revokeScript.Run(ctx, s.c, []string{s.familyKey(familyID)}).Err(); err != nil {
+	if err := revokeScript.Run(ctx, s.c, []string{s.familyKey(familyID), s.successorKey(familyID)}).Err(); err != nil {
 		return fmt.Errorf("redisstore: revoking refresh family: %w", err)
 	}
 	return nil

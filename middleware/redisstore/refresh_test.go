@@ -28,9 +28,14 @@ func newRefresh(t testing.TB, c redis.UniversalClient, prefix string) *token.Ref
 	return rt
 }
 
-func allKeys(t *testing.T, c *redis.Client) []string {
+// allKeys returns the keys matching pattern ("*" when empty).
+func allKeys(t *testing.T, c redis.UniversalClient, pattern ...string) []string {
 	t.Helper()
-	keys, err := c.Keys(context.Background(), "*").Result()
+	match := "*"
+	if len(pattern) > 0 {
+		match = pattern[0]
+	}
+	keys, err := c.Keys(context.Background(), match).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,8 +58,8 @@ func TestRefreshStoreKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	keys := allKeys(t, c)
-	if len(keys) != 3 { // the family and two token indexes
-		t.Fatalf("keys %v, want 3", keys)
+	if len(keys) != 4 { // the family, its sealed successor and two token indexes
+		t.Fatalf("keys %v, want 4", keys)
 	}
 	for _, k := range keys {
 		if !strings.HasPrefix(k, redisstore.DefaultPrefix) {
@@ -70,9 +75,15 @@ func TestRefreshStoreKeys(t *testing.T) {
 		if ttl <= 0 || ttl > token.DefaultFamilyTTL {
 			t.Errorf("key %q has TTL %v, want (0, %v]", k, ttl, token.DefaultFamilyTTL)
 		}
+		if strings.HasPrefix(k, redisstore.DefaultPrefix+"rs:") && ttl > token.DefaultRetryWindow {
+			t.Errorf("sealed successor %q kept %v, longer than the retry window", k, ttl)
+		}
 		if v, _ := c.Get(ctx, k).Result(); strings.Contains(v, tok) {
 			t.Errorf("key %q stores the token", k)
 		}
+	}
+	if n, _ := c.Exists(ctx, redisstore.DefaultPrefix+"rs:{"+fam.ID+"}").Result(); n != 1 {
+		t.Fatal("sealed successor key missing, or not under the family's hash tag")
 	}
 	famKey := redisstore.DefaultPrefix + "rf:{" + fam.ID + "}"
 	if n, _ := c.Exists(ctx, famKey).Result(); n != 1 {
@@ -86,9 +97,10 @@ func TestRefreshStoreKeys(t *testing.T) {
 	}
 }
 
-// TestRefreshReplaysDoNotGrowRedis: an attacker replaying a known token must
-// not make Redis hold more keys (the new token's index key written before the
-// spend script is removed when the script refuses).
+// TestRefreshReplaysDoNotGrowRedis: retries within the window and replays
+// after it must not make Redis hold more keys (the new token's index key
+// written before the spend script is removed when the script does not
+// install it).
 func TestRefreshReplaysDoNotGrowRedis(t *testing.T) {
 	s := redistest.Start(t)
 	c := newClient(t, s.Addr)
@@ -98,22 +110,37 @@ func TestRefreshReplaysDoNotGrowRedis(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := rt.Rotate(ctx, tok); err != nil {
+	next, _, err := rt.Rotate(ctx, tok)
+	if err != nil {
 		t.Fatal(err)
 	}
 	n := len(allKeys(t, c))
-	for range 100 {
+	for range 100 { // retries: the same successor each time
+		if again, _, err := rt.Rotate(ctx, tok); err != nil || again != next {
+			t.Fatalf("retry: %v", err)
+		}
+	}
+	if got := len(allKeys(t, c)); got != n {
+		t.Fatalf("%d keys after 100 retries, %d before", got, n)
+	}
+	if _, _, err := rt.Rotate(ctx, next); err != nil {
+		t.Fatal(err)
+	}
+	n = len(allKeys(t, c))
+	for range 100 { // the first is reuse, the rest hit a revoked family
 		if _, _, err := rt.Rotate(ctx, tok); !errors.Is(err, token.ErrInvalidGrant) {
 			t.Fatal(err)
 		}
 	}
-	if got := len(allKeys(t, c)); got != n {
+	if got := len(allKeys(t, c)); got != n-1 { // the sealed successor is dropped with the family
 		t.Fatalf("%d keys after 100 replays, %d before", got, n)
 	}
 }
 
 // TestRefreshRaceAcrossInstances: two instances (two clients, two stores)
-// racing on one token; exactly one rotation succeeds.
+// racing on one token; exactly one spend installs a successor, and every
+// racer gets that one successor (none is refused: a concurrent presentation
+// is indistinguishable from a retry within the window).
 func TestRefreshRaceAcrossInstances(t *testing.T) {
 	s := redistest.Start(t)
 	ctx := context.Background()
@@ -127,6 +154,8 @@ func TestRefreshRaceAcrossInstances(t *testing.T) {
 			t.Fatal(err)
 		}
 		var wins, refused atomic.Int64
+		var mu sync.Mutex
+		successors := map[string]bool{}
 		var wg sync.WaitGroup
 		start := make(chan struct{})
 		for i := range 50 {
@@ -134,9 +163,12 @@ func TestRefreshRaceAcrossInstances(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				<-start
-				_, _, err := rts[i%2].Rotate(ctx, tok)
+				next, _, err := rts[i%2].Rotate(ctx, tok)
 				if err == nil {
 					wins.Add(1)
+					mu.Lock()
+					successors[next] = true
+					mu.Unlock()
 				} else if errors.Is(err, token.ErrInvalidGrant) {
 					refused.Add(1)
 				} else {
@@ -146,8 +178,9 @@ func TestRefreshRaceAcrossInstances(t *testing.T) {
 		}
 		close(start)
 		wg.Wait()
-		if wins.Load() != 1 || refused.Load() != 49 {
-			t.Fatalf("round %d: %d wins, %d refused; want 1 and 49", round, wins.Load(), refused.Load())
+		if wins.Load() != 50 || refused.Load() != 0 || len(successors) != 1 {
+			t.Fatalf("round %d: %d successes, %d refused, %d different successors; want 50, 0 and 1",
+				round, wins.Load(), refused.Load(), len(successors))
 		}
 	}
 }

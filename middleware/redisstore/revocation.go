@@ -30,9 +30,30 @@ const (
 	DetailInSync    = "revocation replica back in sync"
 )
 
+// Audit reasons of the revocation list's auditlog.StoreUnavailable events.
+const (
+	// ReasonReplica marks a switch between in sync and out of sync
+	// (DetailOutOfSync, DetailInSync).
+	ReasonReplica = "revocation_replica"
+	// ReasonRestartedEmpty: the Redis run_id changed across a reconnect
+	// (a restart, or a failover to another node) and Redis had lost
+	// revocations this instance still held. They were written back.
+	ReasonRestartedEmpty = "redis_restarted_empty"
+	// ReasonRestarted: the run_id changed, and Redis lacked nothing this
+	// instance held (its persistence kept them, or another instance had
+	// already written them back).
+	ReasonRestarted = "redis_restarted"
+	// ReasonLostRevocations: same run_id, yet Redis lacked revocations this
+	// instance held (a FLUSHDB, a DEL, an eviction under maxmemory). They
+	// were written back.
+	ReasonLostRevocations = "redis_lost_revocations"
+)
+
 // RevocationOptions configures a RevocationList. The zero value is usable.
 type RevocationOptions struct {
-	// Prefix starts every key. Default DefaultPrefix ("apiguard:").
+	// Prefix names the list's keys, which all share the hash tag
+	// {<Prefix>rv} (see RevocationList). Default DefaultPrefix ("apiguard:").
+	// It must not contain a brace.
 	Prefix string
 	// Channel is the Pub/Sub channel of revocations. Default DefaultChannel.
 	// Every instance of a deployment must use the same one.
@@ -43,8 +64,10 @@ type RevocationOptions struct {
 	// middleware.ErrRevocationUnavailable and the gate answers 503.
 	FailOpen bool
 	// Audit records every switch between in sync and out of sync, once
-	// (auditlog.StoreUnavailable with DetailOutOfSync or DetailInSync). Nil
-	// records nothing.
+	// (auditlog.StoreUnavailable, ReasonReplica, with DetailOutOfSync or
+	// DetailInSync), and every resync that found Redis restarted or missing
+	// revocations (ReasonRestartedEmpty, ReasonRestarted,
+	// ReasonLostRevocations), once per occurrence. Nil records nothing.
 	Audit *auditlog.Logger
 	// Now is the clock of the replica's expiry sweeps and of RevokeToken's
 	// "already expired" check. Default time.Now. The resync schedule uses
@@ -59,20 +82,35 @@ type RevocationOptions struct {
 
 // RevocationList is a middleware.RevocationList shared through Redis.
 //
-// RevokeToken and RevokeSubject run one Lua script that merges the entry
-// with any existing one (a later cut-off or expiry wins, as in the memory
-// list), SETs it with PXAT at the moment it can be forgotten, and PUBLISHes it
-// on the channel: one round trip, atomic. Each entry is a key of its own,
-// <prefix>rv:t:<sha256(iss, jti)> or <prefix>rv:s:<sha256(iss, sub)>.
+// RevokeToken, RevokeSession and RevokeSubject run one Lua script that merges
+// the entry with any existing one (a later cut-off or expiry wins, as in the
+// memory list), SETs it with PXAT at the moment it can be forgotten, and
+// PUBLISHes it on the channel: one round trip, atomic. Each entry is a key of
+// its own, {<prefix>rv}:t:<sha256(iss, jti)>, {<prefix>rv}:x:<sha256(iss,
+// sid)> or {<prefix>rv}:s:<sha256(iss, sub)>. Every key of one list shares the
+// hash tag {<prefix>rv}, so on a Redis Cluster they all live in one slot: the
+// script is single-slot, the load SCANs the one master owning that slot and
+// MGETs within it. (One slot holds them all; revocations are small and live
+// no longer than a token, so one node carries them easily.)
 //
 // Every instance keeps a replica (a middleware.MemoryRevocationList) and
 // IsRevoked reads only the replica: no Redis command and no allocation. The
-// replica is loaded with a SCAN of the prefix at construction, fed by a
-// subscription to the channel, and loaded again after every (re)subscription
-// and every ResyncInterval. The subscription is made before each load, so no
-// revocation published during the load is missed.
+// replica is loaded at construction, fed by a subscription to the channel,
+// and re-synced after every (re)subscription and every ResyncInterval. The
+// subscription is made before each resync, so no revocation published during
+// it is missed.
 //
-// From the moment the subscription fails until the reload after the next
+// A resync MERGES what Redis holds into the replica: revocations only ever
+// expire, so an unexpired local entry is never dropped, whatever Redis says.
+// What the replica holds and Redis lacks (a Redis restarted without
+// persistence, a FLUSHDB, an eviction, a revocation made while Redis was
+// unreachable) is WRITTEN BACK, with the same merging script, which
+// publishes only what it changed. Each resync also reads the run_id of the
+// Redis holding the keys (INFO server): a run_id that changed means Redis
+// restarted (or failed over), and the audit log says so (ReasonRestartedEmpty
+// or ReasonRestarted); a loss without a restart is ReasonLostRevocations.
+//
+// From the moment the subscription fails until the resync after the next
 // successful subscription, the replica is "out of sync", and IsRevoked
 // follows FailOpen.
 //
@@ -86,8 +124,9 @@ type RevocationList struct {
 	now      func() time.Time
 	interval time.Duration
 
-	replica atomic.Pointer[middleware.MemoryRevocationList]
+	replica *middleware.MemoryRevocationList
 	inSync  atomic.Bool
+	runID   string // of the Redis holding the keys at the last resync; resyncs are serial
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -114,6 +153,9 @@ func NewRevocationList(ctx context.Context, client redis.UniversalClient, opts R
 	if opts.Prefix == "" {
 		opts.Prefix = DefaultPrefix
 	}
+	if strings.ContainsAny(opts.Prefix, "{}") {
+		return nil, fmt.Errorf("redisstore: RevocationOptions.Prefix %q contains a brace, which would change the hash tag", opts.Prefix)
+	}
 	if opts.Channel == "" {
 		opts.Channel = DefaultChannel
 	}
@@ -136,7 +178,7 @@ func NewRevocationList(ctx context.Context, client redis.UniversalClient, opts R
 		interval: opts.ResyncInterval,
 		done:     make(chan struct{}),
 	}
-	l.replica.Store(middleware.NewMemoryRevocationList(opts.Now))
+	l.replica = middleware.NewMemoryRevocationList(opts.Now)
 
 	ps := client.Subscribe(ctx, l.channel)
 	if err := awaitSubscription(ctx, ps); err != nil {
@@ -170,11 +212,11 @@ func awaitSubscription(ctx context.Context, ps *redis.PubSub) error {
 }
 
 // IsRevoked implements middleware.RevocationList from the replica only.
-func (l *RevocationList) IsRevoked(iss, jti, sub string, iat time.Time) (bool, error) {
+func (l *RevocationList) IsRevoked(iss, jti, sub, sid string, iat time.Time) (bool, error) {
 	if !l.inSync.Load() && !l.failOpen {
 		return false, middleware.ErrRevocationUnavailable
 	}
-	return l.replica.Load().IsRevoked(iss, jti, sub, iat)
+	return l.replica.IsRevoked(iss, jti, sub, sid, iat)
 }
 
 // InSync reports whether the replica is known to hold every revocation.
@@ -187,8 +229,18 @@ func (l *RevocationList) RevokeToken(ctx context.Context, iss, jti string, exp t
 	if !exp.After(l.now()) {
 		return nil // expired already: no gate would accept it
 	}
-	_ = l.replica.Load().RevokeToken(ctx, iss, jti, exp)
-	return l.publish(ctx, 't', iss, jti, 0, exp.UnixMilli())
+	_ = l.replica.RevokeToken(ctx, iss, jti, exp)
+	return l.store(ctx, entry{kind: 't', iss: iss, id: jti, keepUntilM: exp.UnixMilli()}, false)
+}
+
+// RevokeSession implements middleware.RevocationList: every token whose sid
+// claim is sid (the access tokens of one refresh-token family) is refused.
+func (l *RevocationList) RevokeSession(ctx context.Context, iss, sid string, keepUntil time.Time) error {
+	if !keepUntil.After(l.now()) {
+		return nil
+	}
+	_ = l.replica.RevokeSession(ctx, iss, sid, keepUntil)
+	return l.store(ctx, entry{kind: 'x', iss: iss, id: sid, keepUntilM: keepUntil.UnixMilli()}, false)
 }
 
 // RevokeSubject implements middleware.RevocationList.
@@ -196,8 +248,8 @@ func (l *RevocationList) RevokeSubject(ctx context.Context, iss, sub string, bef
 	if !keepUntil.After(l.now()) {
 		return nil
 	}
-	_ = l.replica.Load().RevokeSubject(ctx, iss, sub, before, keepUntil)
-	return l.publish(ctx, 's', iss, sub, ceilMicro(before), keepUntil.UnixMilli())
+	_ = l.replica.RevokeSubject(ctx, iss, sub, before, keepUntil)
+	return l.store(ctx, entry{kind: 's', iss: iss, id: sub, before: ceilMicro(before), keepUntilM: keepUntil.UnixMilli()}, false)
 }
 
 // ceilMicro rounds up to the microsecond, so that a cut-off stored in Redis
@@ -210,9 +262,13 @@ func ceilMicro(t time.Time) int64 {
 	return us
 }
 
-// revokeScript merges an entry into KEYS[1], stores it until its keep-until
-// time and announces it.
-// ARGV: kind, before (unix µs), keep (unix ms), rest (see encodeEntry), channel.
+// revokeEntryScript merges an entry into KEYS[1], stores it until its
+// keep-until time and announces it. In write-back mode (ARGV[6] == '1') an
+// entry that Redis already holds as strong is left alone and not announced
+// again, so N instances writing back after a restart announce each entry
+// about once.
+// ARGV: kind, before (unix µs), keep (unix ms), rest (see encodeEntry),
+// channel, write-back flag.
 var revokeEntryScript = redis.NewScript(`
 local before = tonumber(ARGV[2])
 local keep = tonumber(ARGV[3])
@@ -227,20 +283,28 @@ if old then
   end
 end
 local v = ARGV[1] .. ':' .. string.format('%.0f', before) .. ':' .. string.format('%.0f', keep) .. ':' .. ARGV[4]
+if ARGV[6] == '1' and old == v then return 0 end
 redis.call('SET', KEYS[1], v, 'PXAT', string.format('%.0f', keep))
 redis.call('PUBLISH', ARGV[5], v)
-return v
+return 1
 `)
 
-func (l *RevocationList) publish(ctx context.Context, kind byte, iss, id string, before, keep int64) error {
-	key := l.entryKey(kind, iss, id)
-	rest := strconv.Itoa(len(iss)) + ":" + iss + id
-	if err := revokeEntryScript.Run(ctx, l.c, []string{key},
-		string(kind), before, keep, rest, l.channel).Err(); err != nil {
+// store writes e to Redis through revokeEntryScript.
+func (l *RevocationList) store(ctx context.Context, e entry, writeBack bool) error {
+	rest := strconv.Itoa(len(e.iss)) + ":" + e.iss + e.id
+	flag := "0"
+	if writeBack {
+		flag = "1"
+	}
+	if err := revokeEntryScript.Run(ctx, l.c, []string{l.entryKey(e.kind, e.iss, e.id)},
+		string(e.kind), e.before, e.keepUntilM, rest, l.channel, flag).Err(); err != nil {
 		return fmt.Errorf("redisstore: storing revocation: %w", err)
 	}
 	return nil
 }
+
+// tag is the hash tag every key of the list shares: {<prefix>rv}.
+func (l *RevocationList) tag() string { return "{" + l.prefix + "rv}" }
 
 func (l *RevocationList) entryKey(kind byte, iss, id string) string {
 	h := sha256.New()
@@ -251,10 +315,11 @@ func (l *RevocationList) entryKey(kind byte, iss, id string) string {
 	h.Write(n[:])
 	h.Write([]byte(iss))
 	h.Write([]byte(id))
-	return l.prefix + "rv:" + string(kind) + ":" + hex.EncodeToString(h.Sum(nil))
+	return l.tag() + ":" + string(kind) + ":" + hex.EncodeToString(h.Sum(nil))
 }
 
-// entry is a decoded revocation: "<kind>:<before µs>:<keep ms>:<len(iss)>:<iss><id>".
+// entry is a decoded revocation: "<kind>:<before µs>:<keep ms>:<len(iss)>:<iss><id>",
+// kind 't' (token), 'x' (session) or 's' (subject).
 type entry struct {
 	kind       byte
 	iss, id    string
@@ -264,7 +329,7 @@ type entry struct {
 
 func decodeEntry(v string) (entry, bool) {
 	var e entry
-	if len(v) < 2 || v[1] != ':' || (v[0] != 't' && v[0] != 's') {
+	if len(v) < 2 || v[1] != ':' || (v[0] != 't' && v[0] != 's' && v[0] != 'x') {
 		return e, false
 	}
 	e.kind = v[0]
@@ -289,63 +354,137 @@ func decodeEntry(v string) (entry, bool) {
 	return e, true
 }
 
-func applyEntry(r *middleware.MemoryRevocationList, e entry) {
-	keep := time.UnixMilli(e.keepUntilM)
-	if e.kind == 't' {
-		_ = r.RevokeToken(context.Background(), e.iss, e.id, keep)
-		return
+// entryOf is the entry Redis would hold for a replica entry.
+func entryOf(r middleware.RevocationEntry) entry {
+	e := entry{kind: byte(r.Kind), iss: r.Issuer, id: r.ID, keepUntilM: r.KeepUntil.UnixMilli()}
+	if r.Kind == middleware.RevokedSubject {
+		e.before = ceilMicro(r.Before)
 	}
-	_ = r.RevokeSubject(context.Background(), e.iss, e.id, time.UnixMicro(e.before), keep)
+	return e
 }
 
-// reload builds a new replica from a SCAN of the prefix and swaps it in. A
-// Redis Cluster is scanned master by master, since a SCAN covers only the
-// node it is sent to.
-func (l *RevocationList) reload(ctx context.Context) error {
-	fresh := middleware.NewMemoryRevocationList(l.now)
-	now := l.now().UnixMilli()
-	var err error
-	switch c := l.c.(type) {
-	case *redis.ClusterClient:
-		err = c.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
-			return l.load(ctx, node, fresh, now)
-		})
+func applyEntry(r *middleware.MemoryRevocationList, e entry) {
+	keep := time.UnixMilli(e.keepUntilM)
+	switch e.kind {
+	case 't':
+		_ = r.RevokeToken(context.Background(), e.iss, e.id, keep)
+	case 'x':
+		_ = r.RevokeSession(context.Background(), e.iss, e.id, keep)
 	default:
-		err = l.load(ctx, l.c, fresh, now)
+		_ = r.RevokeSubject(context.Background(), e.iss, e.id, time.UnixMicro(e.before), keep)
 	}
+}
+
+// reload re-syncs the replica with Redis: it reads the run_id of the Redis
+// holding the keys, merges every live entry Redis holds into the replica,
+// writes back every live replica entry Redis lacks (or holds weaker), and
+// records a restart or a loss in the audit log.
+func (l *RevocationList) reload(ctx context.Context) error {
+	runID, held, err := l.load(ctx)
 	if err != nil {
 		return fmt.Errorf("redisstore: loading revocations: %w", err)
 	}
-	l.replica.Store(fresh)
+	now := l.now().UnixMilli()
+	for _, e := range held {
+		if e.keepUntilM > now {
+			applyEntry(l.replica, e)
+		}
+	}
+	lost := 0
+	for _, r := range l.replica.Entries() {
+		e := entryOf(r)
+		if e.keepUntilM <= now {
+			continue
+		}
+		if h, ok := held[l.entryKey(e.kind, e.iss, e.id)]; ok && h.keepUntilM >= e.keepUntilM && h.before >= e.before {
+			continue
+		}
+		if err := l.store(ctx, e, true); err != nil {
+			return fmt.Errorf("redisstore: writing back revocations: %w", err)
+		}
+		lost++
+	}
+	l.replica.Sweep()
+
+	restarted := l.runID != "" && runID != l.runID
+	l.runID = runID
+	var reason, detail string
+	switch {
+	case restarted && lost > 0:
+		reason = ReasonRestartedEmpty
+		detail = "redis restarted without " + strconv.Itoa(lost) + " revocations; written back"
+	case restarted:
+		reason, detail = ReasonRestarted, "redis restarted; no revocation lost"
+	case lost > 0:
+		reason = ReasonLostRevocations
+		detail = "redis lost " + strconv.Itoa(lost) + " revocations; written back"
+	default:
+		return nil
+	}
+	l.audit.Record(nil, auditlog.Event{Name: auditlog.StoreUnavailable, Reason: reason, Detail: detail})
 	return nil
 }
 
-// load adds to replica every live entry that a SCAN of node finds. The
-// values are read through l.c with pipelined GETs rather than one MGET, which
-// a cluster refuses for keys of different slots.
-func (l *RevocationList) load(ctx context.Context, node redis.UniversalClient, replica *middleware.MemoryRevocationList, now int64) error {
-	iter := node.Scan(ctx, 0, escapeGlob(l.prefix)+"rv:*", 512).Iterator()
+// load returns the run_id of the Redis node holding the list's keys and
+// every entry it holds, by key. On a Redis Cluster that is the one master
+// owning the hash tag's slot.
+func (l *RevocationList) load(ctx context.Context) (string, map[string]entry, error) {
+	held := make(map[string]entry)
+	switch c := l.c.(type) {
+	case *redis.ClusterClient:
+		node, err := c.MasterForKey(ctx, l.tag())
+		if err != nil {
+			return "", nil, err
+		}
+		id, err := runIDOf(ctx, node)
+		if err != nil {
+			return "", nil, err
+		}
+		return id, held, l.scan(ctx, node, held)
+	default:
+		id, err := runIDOf(ctx, l.c)
+		if err != nil {
+			return "", nil, err
+		}
+		return id, held, l.scan(ctx, l.c, held)
+	}
+}
+
+// runIDOf reads run_id from INFO server: a new one each time redis-server
+// starts.
+func runIDOf(ctx context.Context, c redis.UniversalClient) (string, error) {
+	info, err := c.Info(ctx, "server").Result()
+	if err != nil {
+		return "", err
+	}
+	for line := range strings.SplitSeq(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "run_id:"); ok {
+			return v, nil
+		}
+	}
+	return "", errors.New("redisstore: INFO server has no run_id")
+}
+
+// scan adds to held every entry a SCAN of node finds under the tag. The
+// values are read with MGET through node, which owns the tag's slot.
+func (l *RevocationList) scan(ctx context.Context, node redis.UniversalClient, held map[string]entry) error {
+	iter := node.Scan(ctx, 0, escapeGlob(l.tag())+":*", 512).Iterator()
 	batch := make([]string, 0, 512)
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
 		}
-		cmds, err := l.c.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for _, k := range batch {
-				p.Get(ctx, k)
-			}
-			return nil
-		})
-		if err != nil && !errors.Is(err, redis.Nil) {
+		vals, err := node.MGet(ctx, batch...).Result()
+		if err != nil {
 			return err
 		}
-		for _, cmd := range cmds {
-			v, err := cmd.(*redis.StringCmd).Result()
-			if err != nil {
+		for i, v := range vals {
+			s, ok := v.(string)
+			if !ok {
 				continue // expired since the SCAN
 			}
-			if e, ok := decodeEntry(v); ok && e.keepUntilM > now {
-				applyEntry(replica, e)
+			if e, ok := decodeEntry(s); ok {
+				held[batch[i]] = e
 			}
 		}
 		batch = batch[:0]
@@ -386,7 +525,7 @@ func (l *RevocationList) setSync(ok bool) {
 		}
 		l.audit.Record(nil, auditlog.Event{
 			Name:   auditlog.StoreUnavailable,
-			Reason: "revocation_replica",
+			Reason: ReasonReplica,
 			Detail: detail,
 		})
 	}
@@ -465,7 +604,7 @@ func (l *RevocationList) run(ctx context.Context) {
 		switch m := msg.(type) {
 		case *redis.Message:
 			if e, ok := decodeEntry(m.Payload); ok {
-				applyEntry(l.replica.Load(), e)
+				applyEntry(l.replica, e)
 			}
 		case *redis.Subscription:
 			if m.Kind == "subscribe" {

@@ -42,15 +42,21 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	return s.b.Write(p)
 }
 
-// events returns the audit lines with the given detail.
+// events counts the store_unavailable audit lines with the given detail.
 func (s *syncBuffer) events(detail string) int {
+	return s.count(func(d, _ string) bool { return d == detail })
+}
+
+// count counts the store_unavailable audit lines whose detail and reason
+// match.
+func (s *syncBuffer) count(match func(detail, reason string) bool) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
 	sc := bufio.NewScanner(bytes.NewReader(s.b.Bytes()))
 	for sc.Scan() {
-		var line struct{ Event, Detail string }
-		if json.Unmarshal(sc.Bytes(), &line) == nil && line.Event == string(auditlog.StoreUnavailable) && line.Detail == detail {
+		var line struct{ Event, Detail, Reason string }
+		if json.Unmarshal(sc.Bytes(), &line) == nil && line.Event == string(auditlog.StoreUnavailable) && match(line.Detail, line.Reason) {
 			n++
 		}
 	}
@@ -80,7 +86,7 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() boo
 }
 
 func revoked(l middleware.RevocationList, jti, sub string, iat time.Time) bool {
-	ok, err := l.IsRevoked(iss, jti, sub, iat)
+	ok, err := l.IsRevoked(iss, jti, sub, "", iat)
 	return ok && err == nil
 }
 
@@ -135,7 +141,7 @@ func TestRevocationPropagates(t *testing.T) {
 }
 
 func revokedOther(l middleware.RevocationList, now time.Time) bool {
-	ok, _ := l.IsRevoked("https://other.example", "jti-1", "", now)
+	ok, _ := l.IsRevoked("https://other.example", "jti-1", "", "", now)
 	return ok
 }
 
@@ -188,8 +194,8 @@ func TestRevocationRedisDownAndBack(t *testing.T) {
 
 			s.Stop()
 			eventually(t, 5*time.Second, "out of sync after Redis stopped", func() bool { return !b.InSync() })
-			got, err := b.IsRevoked(iss, "before-outage", "", now)
-			other, otherErr := b.IsRevoked(iss, "never-revoked", "", now)
+			got, err := b.IsRevoked(iss, "before-outage", "", "", now)
+			other, otherErr := b.IsRevoked(iss, "never-revoked", "", "", now)
 			if failOpen {
 				if !got || err != nil || other || otherErr != nil {
 					t.Fatalf("fail open: IsRevoked = (%v, %v), (%v, %v); want the replica's answers", got, err, other, otherErr)
@@ -221,7 +227,7 @@ func TestRevocationRedisDownAndBack(t *testing.T) {
 			if n := audit.events(redisstore.DetailOutOfSync); n != 1 {
 				t.Fatalf("%d out-of-sync events after recovery, want 1", n)
 			}
-			if ok, err := b.IsRevoked(iss, "never-revoked", "", now); ok || err != nil {
+			if ok, err := b.IsRevoked(iss, "never-revoked", "", "", now); ok || err != nil {
 				t.Fatalf("in sync again: IsRevoked = (%v, %v)", ok, err)
 			}
 		})
@@ -317,7 +323,7 @@ func TestRevocationMissedWhileDisconnected(t *testing.T) {
 	if err := a.RevokeSubject(ctx, iss, "trudy", now, now.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.IsRevoked(iss, "while-away", "", now); !errors.Is(err, middleware.ErrRevocationUnavailable) {
+	if _, err := b.IsRevoked(iss, "while-away", "", "", now); !errors.Is(err, middleware.ErrRevocationUnavailable) {
 		t.Fatalf("cut off, failing closed: err = %v", err)
 	}
 	p.up()
@@ -350,7 +356,7 @@ func TestIsRevokedSendsNoRedisCommand(t *testing.T) {
 		if i%2 == 0 {
 			jti = "hit"
 		}
-		if ok, err := l.IsRevoked(iss, jti, "sub", now); err != nil {
+		if ok, err := l.IsRevoked(iss, jti, "sub", "", now); err != nil {
 			t.Fatal(err)
 		} else if ok {
 			hits++
@@ -376,7 +382,7 @@ func TestIsRevokedDoesNotAllocate(t *testing.T) {
 	if err := l.RevokeSubject(context.Background(), iss, "sub", now, now.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if n := testing.AllocsPerRun(1000, func() { _, _ = l.IsRevoked(iss, "jti", "sub", now) }); n != 0 {
+	if n := testing.AllocsPerRun(1000, func() { _, _ = l.IsRevoked(iss, "jti", "sub", "", now) }); n != 0 {
 		t.Fatalf("IsRevoked allocates %v times per call", n)
 	}
 }
@@ -394,7 +400,7 @@ func TestRevocationClose(t *testing.T) {
 	if err := l.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
 	}
-	if _, err := l.IsRevoked(iss, "x", "", time.Now()); !errors.Is(err, middleware.ErrRevocationUnavailable) {
+	if _, err := l.IsRevoked(iss, "x", "", "", time.Now()); !errors.Is(err, middleware.ErrRevocationUnavailable) {
 		t.Fatalf("closed list failing closed: err = %v", err)
 	}
 }
@@ -414,6 +420,8 @@ func TestNewRevocationListErrors(t *testing.T) {
 			t.Cleanup(func() { _ = r.Close() })
 			return r
 		}, redisstore.RevocationOptions{}, "Ring"},
+		{"brace in prefix", func() redis.UniversalClient { return newClient(t, s.Addr) },
+			redisstore.RevocationOptions{Prefix: "a{b}:"}, "Prefix"},
 		{"negative interval", func() redis.UniversalClient { return newClient(t, s.Addr) },
 			redisstore.RevocationOptions{ResyncInterval: -time.Second}, "ResyncInterval"},
 		{"unreachable", func() redis.UniversalClient {
@@ -455,7 +463,7 @@ func BenchmarkRevocationCheck(b *testing.B) {
 		b.ReportAllocs()
 		b.ResetTimer()
 		for b.Loop() {
-			if ok, err := l.IsRevoked(iss, "not-revoked-jti", "alice", now); ok || err != nil {
+			if ok, err := l.IsRevoked(iss, "not-revoked-jti", "alice", "", now); ok || err != nil {
 				b.Fatal(ok, err)
 			}
 		}
@@ -474,9 +482,8 @@ func BenchmarkRevocationCheck(b *testing.B) {
 }
 
 // The list takes any redis.UniversalClient: through a three-master Redis
-// Cluster client
-// (whose reload scans each master and reads with per-key GETs, MGET being
-// refused across slots) and through a UniversalClient, revocations written
+// Cluster client (whose keys share one hash tag, so the reload scans the
+// master owning that slot and MGETs within it) and through a UniversalClient, revocations written
 // before start are all loaded, and one written after is announced.
 func TestRevocationUniversalClients(t *testing.T) {
 	cs, s := redistest.StartCluster(t, 3), redistest.Start(t)
@@ -501,7 +508,7 @@ func TestRevocationUniversalClients(t *testing.T) {
 			}
 			l := newList(t, tc.c, redisstore.RevocationOptions{})
 			for i := range before {
-				if revoked, err := l.IsRevoked(iss, "before-"+strconv.Itoa(i), "", time.Now()); err != nil || !revoked {
+				if revoked, err := l.IsRevoked(iss, "before-"+strconv.Itoa(i), "", "", time.Now()); err != nil || !revoked {
 					t.Fatalf("revocation %d written before start not loaded: %v, %v", i, revoked, err)
 				}
 			}
@@ -509,7 +516,7 @@ func TestRevocationUniversalClients(t *testing.T) {
 				t.Fatal(err)
 			}
 			eventually(t, 2*time.Second, "published revocation", func() bool {
-				revoked, err := l.IsRevoked(iss, "after-start", "", time.Now())
+				revoked, err := l.IsRevoked(iss, "after-start", "", "", time.Now())
 				return err == nil && revoked
 			})
 		})

@@ -17,4 +17,16 @@
 // errors are this package's own: ErrInvalidGrant (answer 400 invalid_grant),
 // ErrRefreshReuse (which matches ErrInvalidGrant) and ErrStoreUnavailable
 // (answer 503).
+//
+// A rotation is idempotent for a short window (RefreshConfig.RetryWindow,
+// default 15 s): the same token presented again while its successor is
+// unspent (a store retry after a lost reply, a client retry after a 503, a
+// concurrent double submit) gets the same successor, which the store keeps
+// only sealed under a key derived from the presented token. Presented after
+// the window, or once its successor was used, it is reuse.
+//
+// With RefreshConfig.Revocation set, revoking a family (reuse, RevokeFamily,
+// a denied reload) also revokes its session in a middleware.RevocationList,
+// so the access tokens minted with TokenOptions.SessionID = the family ID
+// are refused at once.
 package token

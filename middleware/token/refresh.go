@@ -2,6 +2,9 @@ package token
 
 import (
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -70,11 +73,60 @@ type Family struct {
 	ExpiresAt time.Time
 }
 
-// RefreshStore keeps refresh-token families. It sees token hashes only, never
-// tokens. Implementations must be safe for concurrent use, and Spend must be
-// atomic: of any number of concurrent Spend calls with the same hash, at most
-// one succeeds. See MemoryRefreshStore and the Redis store in
-// middleware/redisstore.
+// DefaultRetryWindow is how long after a spend presenting the spent token
+// again returns the same successor rather than counting as reuse, as long as
+// that successor is unspent: long enough for go-redis to retry a script
+// whose reply was lost and for a client to retry a refresh answered 503 or
+// lost on the way, short enough that a thief replaying a stolen token
+// meets reuse detection at the next rotation by either party.
+const DefaultRetryWindow = 15 * time.Second
+
+// MaxRetryWindow bounds RefreshConfig.RetryWindow.
+const MaxRetryWindow = time.Minute
+
+// Successor is the token a spend installs: its SHA-256, and the token itself
+// sealed (AES-256-GCM) under a key derived from the token it replaces, so
+// that only whoever presents that spent token can open it. A store keeps the
+// sealed form only for the retry window; it never sees the successor in the
+// clear.
+type Successor struct {
+	Hash   [32]byte
+	Sealed []byte
+}
+
+// SpendRequest is one spend asked of a RefreshStore.
+type SpendRequest struct {
+	// Hash is the SHA-256 of the presented token.
+	Hash [32]byte
+	// Next is the successor to install when Hash is the current token.
+	Next Successor
+	// Now is the time of the request: a family whose absolute expiry is not
+	// after Now is refused.
+	Now time.Time
+	// RetryUntil ends this spend's retry window (Now + the window): until
+	// then, Hash presented again gets Next back (Retry), as long as Next is
+	// still current.
+	RetryUntil time.Time
+}
+
+// SpendResult is what a successful spend returns.
+type SpendResult struct {
+	// Family is the family, or the revoked family with ErrRefreshReuse.
+	Family Family
+	// Next is the family's current token after the call: the request's for
+	// a fresh spend, the earlier spend's for a retry.
+	Next Successor
+	// Retry reports that Hash had been spent within its retry window and
+	// its successor is still unspent: nothing changed, and Next is that
+	// successor.
+	Retry bool
+}
+
+// RefreshStore keeps refresh-token families. It sees token hashes and sealed
+// successors only, never tokens. Implementations must be safe for concurrent
+// use, and Spend must be atomic: of any number of concurrent Spend calls
+// with the same hash, at most one installs a successor, and every other one
+// sees its outcome.
 //
 // Errors: ErrInvalidGrant (or an error wrapping it) for a decision against the
 // token, ErrRefreshReuse for a replayed spent token, anything else for a
@@ -91,18 +143,34 @@ type RefreshStore interface {
 	Lookup(ctx context.Context, tokenHash [32]byte, now time.Time) (Family, error)
 
 	// Spend atomically exchanges the family's current token for a new one:
-	//   - tokenHash is the current token of a live family: it becomes spent,
-	//     newHash becomes current, and the family is returned;
-	//   - tokenHash is a spent token of a live family: the family is revoked
-	//     and Spend returns the family with ErrRefreshReuse;
-	//   - tokenHash is unknown, or its family is revoked or expired at now:
-	//     ErrInvalidGrant.
+	//   - req.Hash is the current token of a live family: it becomes spent,
+	//     req.Next becomes current and is remembered, sealed, until
+	//     req.RetryUntil; Spend returns the family and req.Next;
+	//   - req.Hash is the token spent most recently, req.Now is before that
+	//     spend's RetryUntil, and the family is live: a retry; nothing
+	//     changes and Spend returns the family, the successor that spend
+	//     installed, and Retry (the same presentation, retried, gets the
+	//     same successor, however many times);
+	//   - req.Hash is any other spent token of a live family (an older one,
+	//     the previous one after its window, or after its successor was
+	//     itself spent): the family is revoked and Spend returns the family
+	//     with ErrRefreshReuse;
+	//   - req.Hash is unknown, or its family is revoked or expired at
+	//     req.Now: ErrInvalidGrant.
 	// Spent hashes stay known until the family expires.
-	Spend(ctx context.Context, tokenHash, newHash [32]byte, now time.Time) (Family, error)
+	Spend(ctx context.Context, req SpendRequest) (SpendResult, error)
 
 	// RevokeFamily revokes every token of the family. Revoking an unknown or
 	// expired family is not an error.
 	RevokeFamily(ctx context.Context, familyID string) error
+}
+
+// SessionRevoker revokes the session of a family: every access token whose
+// sid claim names it. A middleware.RevocationList (memory or Redis) is one;
+// this package names only the method it calls, so that the gate's package
+// never has to import this one.
+type SessionRevoker interface {
+	RevokeSession(ctx context.Context, iss, sid string, keepUntil time.Time) error
 }
 
 // RefreshConfig configures RefreshTokens. Only Store is required.
@@ -125,9 +193,29 @@ type RefreshConfig struct {
 	// ErrStoreUnavailable and leaves the presented token unspent. Nil means
 	// the roles granted at sign-in are kept.
 	Reload func(ctx context.Context, sub string) (roles []string, err error)
-	// Audit records refresh reuse and family revocations. Nil records
-	// nothing.
+	// Audit records refresh reuse, retries and family revocations. Nil
+	// records nothing.
 	Audit *auditlog.Logger
+	// RetryWindow is how long after a spend the same token, presented
+	// again, gets the same successor instead of revoking the family (see
+	// DefaultRetryWindow). Zero means DefaultRetryWindow (15 s); negative or
+	// above MaxRetryWindow (1 min) is an error.
+	RetryWindow time.Duration
+
+	// Revocation, when set, revokes the session of every family revoked
+	// here (a reuse, RevokeFamily, a denied Reload): RevokeSession(Issuer,
+	// family ID), so the family's access tokens, which carry the family ID
+	// as their sid claim (IssuerConfig's SessionID, per token), are refused
+	// by every gate using this list at once instead of living until they
+	// expire. Nil revokes refresh tokens only.
+	Revocation SessionRevoker
+	// Issuer is the iss of the access tokens minted from the families.
+	// Required with Revocation.
+	Issuer string
+	// AccessTTL is how long a session revocation is kept: the longest
+	// lifetime of those access tokens plus the gate's leeway. Zero means
+	// DefaultAccessTTL + 1 minute.
+	AccessTTL time.Duration
 }
 
 // RefreshTokens issues and rotates refresh tokens. It is safe for concurrent
@@ -137,12 +225,16 @@ type RefreshConfig struct {
 // reaches the store; the token itself is never stored and never logged (the
 // audit log names it by auditlog.TokenID at most).
 type RefreshTokens struct {
-	store  RefreshStore
-	ttl    time.Duration
-	now    func() time.Time
-	rand   io.Reader
-	reload func(ctx context.Context, sub string) ([]string, error)
-	audit  *auditlog.Logger
+	store     RefreshStore
+	ttl       time.Duration
+	now       func() time.Time
+	rand      io.Reader
+	reload    func(ctx context.Context, sub string) ([]string, error)
+	audit     *auditlog.Logger
+	window    time.Duration
+	revoke    SessionRevoker
+	iss       string
+	accessTTL time.Duration
 }
 
 // NewRefreshTokens validates c and returns a RefreshTokens.
@@ -162,13 +254,32 @@ func NewRefreshTokens(c RefreshConfig) (*RefreshTokens, error) {
 	if c.Rand == nil {
 		c.Rand = rand.Reader
 	}
+	if c.RetryWindow < 0 || c.RetryWindow > MaxRetryWindow {
+		return nil, fmt.Errorf("apiguard: RefreshConfig.RetryWindow %v is outside [0, %v]", c.RetryWindow, MaxRetryWindow)
+	}
+	if c.RetryWindow == 0 {
+		c.RetryWindow = DefaultRetryWindow
+	}
+	if c.Revocation != nil && c.Issuer == "" {
+		return nil, errors.New("apiguard: RefreshConfig.Issuer is empty while Revocation is set")
+	}
+	if c.AccessTTL < 0 {
+		return nil, fmt.Errorf("apiguard: RefreshConfig.AccessTTL is negative (%v)", c.AccessTTL)
+	}
+	if c.AccessTTL == 0 {
+		c.AccessTTL = DefaultAccessTTL + time.Minute
+	}
 	return &RefreshTokens{
-		store:  c.Store,
-		ttl:    c.FamilyTTL,
-		now:    c.Now,
-		rand:   c.Rand,
-		reload: c.Reload,
-		audit:  c.Audit,
+		store:     c.Store,
+		ttl:       c.FamilyTTL,
+		now:       c.Now,
+		rand:      c.Rand,
+		reload:    c.Reload,
+		audit:     c.Audit,
+		window:    c.RetryWindow,
+		revoke:    c.Revocation,
+		iss:       c.Issuer,
+		accessTTL: c.AccessTTL,
 	}, nil
 }
 
@@ -204,6 +315,13 @@ func (rt *RefreshTokens) Start(ctx context.Context, sub string, roles []string) 
 // are reloaded when RefreshConfig.Reload is set). Errors match
 // ErrInvalidGrant (ErrRefreshReuse for a replayed spent token, returned with
 // the family, now revoked) or ErrStoreUnavailable.
+//
+// Rotate is idempotent within the retry window (RefreshConfig.RetryWindow):
+// the token presented again, by a retry of the store's script after a lost
+// reply or by a client retrying after a 503, gets the same successor as
+// long as that successor is unspent. Concurrent presentations of one token
+// therefore all get the same successor; never two different ones. After the
+// window, or once the successor has been used, presenting the token is reuse.
 func (rt *RefreshTokens) Rotate(ctx context.Context, token string) (string, Family, error) {
 	h, ok := HashRefreshToken(token)
 	if !ok {
@@ -228,6 +346,9 @@ func (rt *RefreshTokens) Rotate(ctx context.Context, token string) (string, Fami
 					Sub:    fam.Subject,
 					Detail: "refresh family " + fam.ID + " revoked",
 				})
+				if rerr := rt.revokeSession(ctx, fam); rerr != nil {
+					return "", fam, rerr
+				}
 				return "", fam, ErrInvalidGrant
 			}
 			return "", Family{}, fmt.Errorf("%w: reloading roles: %w", ErrStoreUnavailable, err)
@@ -237,7 +358,17 @@ func (rt *RefreshTokens) Rotate(ctx context.Context, token string) (string, Fami
 	if err != nil {
 		return "", Family{}, err
 	}
-	fam, err := rt.store.Spend(ctx, h, nh, now)
+	sealed, err := sealSuccessor(rt.rand, token, h, next, nh)
+	if err != nil {
+		return "", Family{}, err
+	}
+	res, err := rt.store.Spend(ctx, SpendRequest{
+		Hash:       h,
+		Next:       Successor{Hash: nh, Sealed: sealed},
+		Now:        now,
+		RetryUntil: now.Add(rt.window),
+	})
+	fam := res.Family
 	if err != nil {
 		if errors.Is(err, ErrRefreshReuse) {
 			rt.audit.RecordContext(ctx, auditlog.Event{
@@ -247,9 +378,28 @@ func (rt *RefreshTokens) Rotate(ctx context.Context, token string) (string, Fami
 				Token:  auditlog.TokenID(token),
 				Detail: "refresh family " + fam.ID + " revoked",
 			})
+			// The refresh family is dead whatever happens to its session;
+			// a failure here is in the audit log (revokeSession).
+			_ = rt.revokeSession(ctx, fam)
 			return "", fam, ErrRefreshReuse
 		}
 		return "", Family{}, rt.storeErr(err)
+	}
+	if res.Next.Hash != nh {
+		// A retry: the successor installed by the earlier spend.
+		next, ok = openSuccessor(token, h, res.Next)
+		if !ok {
+			return "", Family{}, fmt.Errorf("%w: the stored successor does not open", ErrStoreUnavailable)
+		}
+	}
+	if res.Retry {
+		rt.audit.RecordContext(ctx, auditlog.Event{
+			Name:   auditlog.TokenRefresh,
+			Reason: "refresh_retry",
+			Sub:    fam.Subject,
+			Token:  auditlog.TokenID(token),
+			Detail: "refresh token presented again within the retry window; same successor",
+		})
 	}
 	if rt.reload != nil {
 		fam.Roles = roles
@@ -258,8 +408,8 @@ func (rt *RefreshTokens) Rotate(ctx context.Context, token string) (string, Fami
 }
 
 // RevokeFamily revokes every refresh token of the family (a logout, or an
-// administrator's action). A malformed ID is ErrInvalidGrant; an unknown one
-// is not an error.
+// administrator's action), and its session when RefreshConfig.Revocation is
+// set. A malformed ID is ErrInvalidGrant; an unknown one is not an error.
 func (rt *RefreshTokens) RevokeFamily(ctx context.Context, familyID string) error {
 	if !validRefreshFamilyID(familyID) {
 		return ErrInvalidGrant
@@ -272,7 +422,84 @@ func (rt *RefreshTokens) RevokeFamily(ctx context.Context, familyID string) erro
 		Reason: "refresh_family_revoked",
 		Detail: "refresh family " + familyID + " revoked",
 	})
+	return rt.revokeSession(ctx, Family{ID: familyID})
+}
+
+// revokeSession revokes the family's session in the configured revocation
+// list. A failure is recorded (the list may hold it locally while its shared
+// store is down) and returned wrapped in ErrStoreUnavailable.
+func (rt *RefreshTokens) revokeSession(ctx context.Context, fam Family) error {
+	if rt.revoke == nil || fam.ID == "" {
+		return nil
+	}
+	err := rt.revoke.RevokeSession(ctx, rt.iss, fam.ID, rt.now().Add(rt.accessTTL))
+	if err != nil {
+		rt.audit.RecordContext(ctx, auditlog.Event{
+			Name:   auditlog.StoreUnavailable,
+			Reason: "session_revocation_failed",
+			Sub:    fam.Subject,
+			Detail: "refresh family " + fam.ID + " revoked; its access tokens may live until they expire",
+		})
+		return fmt.Errorf("%w: revoking the session: %w", ErrStoreUnavailable, err)
+	}
 	return nil
+}
+
+// successorInfo is the HKDF info of the key sealing a successor.
+const successorInfo = "apiguard refresh successor v1"
+
+// successorKey derives the key that seals the successor of token. It comes
+// from the token itself, which no store holds (they keep its SHA-256, a
+// different function of it), so a store's content alone never opens a
+// sealed successor.
+func successorKey(token string) (cipher.AEAD, error) {
+	k, err := hkdf.Key(sha256.New, []byte(token), nil, successorInfo, 32)
+	if err != nil {
+		return nil, err
+	}
+	b, err := aes.NewCipher(k)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(b)
+}
+
+// sealSuccessor seals next under the key of token: nonce || AES-256-GCM,
+// with the two hashes as additional data.
+func sealSuccessor(r io.Reader, token string, h [32]byte, next string, nh [32]byte) ([]byte, error) {
+	aead, err := successorKey(token)
+	if err != nil {
+		return nil, fmt.Errorf("apiguard: refresh: sealing successor: %w", err)
+	}
+	out := make([]byte, aead.NonceSize(), aead.NonceSize()+len(next)+aead.Overhead())
+	if _, err := io.ReadFull(r, out); err != nil {
+		return nil, fmt.Errorf("apiguard: refresh: reading random nonce: %w", err)
+	}
+	return aead.Seal(out, out, []byte(next), successorAD(h, nh)), nil
+}
+
+// openSuccessor opens a successor sealed by sealSuccessor and checks that it
+// is the token whose hash the store holds as current.
+func openSuccessor(token string, h [32]byte, s Successor) (string, bool) {
+	aead, err := successorKey(token)
+	if err != nil || len(s.Sealed) < aead.NonceSize() {
+		return "", false
+	}
+	n := aead.NonceSize()
+	pt, err := aead.Open(nil, s.Sealed[:n], s.Sealed[n:], successorAD(h, s.Hash))
+	if err != nil {
+		return "", false
+	}
+	next := string(pt)
+	if got, ok := HashRefreshToken(next); !ok || got != s.Hash {
+		return "", false
+	}
+	return next, true
+}
+
+func successorAD(h, nh [32]byte) []byte {
+	ad := make([]byte, 0, 64)
+	return append(append(ad, h[:]...), nh[:]...)
 }
 
 // storeErr keeps ErrInvalidGrant decisions as they are (without the store's

@@ -28,7 +28,15 @@ type memFamily struct {
 	current [32]byte
 	hashes  [][32]byte // every hash ever issued, the current one included
 	revoked bool
+
+	// The spend most recently made: the hash it spent, the end of its retry
+	// window, and the sealed successor (current), dropped after the window.
+	prev       [32]byte
+	prevUntil  time.Time
+	prevSealed []byte
 }
+
+var _ RefreshStore = (*MemoryRefreshStore)(nil)
 
 // refreshSweepEvery is how many Creates pass between sweeps of expired
 // families.
@@ -77,26 +85,36 @@ func (s *MemoryRefreshStore) Lookup(_ context.Context, tokenHash [32]byte, now t
 	return f.copyFamily(), nil
 }
 
-// Spend implements RefreshStore.
-func (s *MemoryRefreshStore) Spend(_ context.Context, tokenHash, newHash [32]byte, now time.Time) (Family, error) {
+// Spend implements RefreshStore, with the same decisions as the Redis
+// store's script.
+func (s *MemoryRefreshStore) Spend(_ context.Context, req SpendRequest) (SpendResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f, ok := s.hashes[tokenHash]
-	if !ok || f.revoked || !now.Before(f.fam.ExpiresAt) {
-		return Family{}, ErrInvalidGrant
+	f, ok := s.hashes[req.Hash]
+	if !ok || f.revoked || !req.Now.Before(f.fam.ExpiresAt) {
+		return SpendResult{}, ErrInvalidGrant
 	}
-	if f.current != tokenHash {
-		f.revoked = true
-		return f.copyFamily(), ErrRefreshReuse
+	if f.current == req.Hash {
+		if _, taken := s.hashes[req.Next.Hash]; taken {
+			// 256 random bits never collide; a broken random source might.
+			return SpendResult{}, errRefreshHashTaken
+		}
+		f.prev, f.prevUntil, f.prevSealed = req.Hash, req.RetryUntil, slices.Clone(req.Next.Sealed)
+		f.current = req.Next.Hash
+		f.hashes = append(f.hashes, req.Next.Hash)
+		s.hashes[req.Next.Hash] = f
+		return SpendResult{Family: f.copyFamily(), Next: req.Next}, nil
 	}
-	if _, taken := s.hashes[newHash]; taken {
-		// 256 random bits never collide; a broken random source might.
-		return Family{}, errRefreshHashTaken
+	if f.prev == req.Hash && req.Now.Before(f.prevUntil) && f.prevSealed != nil {
+		return SpendResult{
+			Family: f.copyFamily(),
+			Next:   Successor{Hash: f.current, Sealed: slices.Clone(f.prevSealed)},
+			Retry:  true,
+		}, nil
 	}
-	f.current = newHash
-	f.hashes = append(f.hashes, newHash)
-	s.hashes[newHash] = f
-	return f.copyFamily(), nil
+	f.revoked = true
+	f.prevSealed = nil
+	return SpendResult{Family: f.copyFamily()}, ErrRefreshReuse
 }
 
 // RevokeFamily implements RefreshStore.
@@ -105,6 +123,7 @@ func (s *MemoryRefreshStore) RevokeFamily(_ context.Context, familyID string) er
 	defer s.mu.Unlock()
 	if f, ok := s.families[familyID]; ok {
 		f.revoked = true
+		f.prevSealed = nil
 	}
 	return nil
 }
@@ -128,6 +147,8 @@ func (s *MemoryRefreshStore) sweepLocked(now time.Time) {
 	for _, f := range s.families {
 		if !now.Before(f.fam.ExpiresAt) {
 			s.dropLocked(f)
+		} else if f.prevSealed != nil && !now.Before(f.prevUntil) {
+			f.prevSealed = nil // the retry window is over
 		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/apiguard/apiguard/auditlog"
 	"github.com/apiguard/apiguard/internal/redistest"
+	"github.com/apiguard/apiguard/middleware"
 	"github.com/apiguard/apiguard/middleware/redisstore"
 	"github.com/apiguard/apiguard/middleware/token"
 	"github.com/redis/go-redis/v9"
@@ -32,25 +33,22 @@ var refreshStores = []struct {
 		return token.NewMemoryRefreshStore(nil)
 	}},
 	{"redis", func(t *testing.T) token.RefreshStore {
-		s := redistest.Start(t)
-		c := redis.NewClient(&redis.Options{Addr: s.Addr})
-		t.Cleanup(func() { _ = c.Close() })
-		st, err := redisstore.NewRefreshStore(c, redisstore.RefreshStoreOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return st
+		return redisRefreshStore(t, redis.NewClient(&redis.Options{Addr: redistest.Start(t).Addr}))
 	}},
 	{"redis cluster", func(t *testing.T) token.RefreshStore {
-		cs := redistest.StartCluster(t, 3)
-		c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: cs.Addrs})
-		t.Cleanup(func() { _ = c.Close() })
-		st, err := redisstore.NewRefreshStore(c, redisstore.RefreshStoreOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return st
+		return redisRefreshStore(t, redis.NewClusterClient(&redis.ClusterOptions{Addrs: redistest.StartCluster(t, 3).Addrs}))
 	}},
+}
+
+// redisRefreshStore is a Redis refresh store on c, which closes with t.
+func redisRefreshStore(t *testing.T, c redis.UniversalClient) token.RefreshStore {
+	t.Helper()
+	t.Cleanup(func() { _ = c.Close() })
+	st, err := redisstore.NewRefreshStore(c, redisstore.RefreshStoreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
 
 // refreshClock is a settable clock; times are whole milliseconds, the
@@ -79,9 +77,9 @@ func (s *countingStore) Lookup(ctx context.Context, h [32]byte, now time.Time) (
 	s.calls.Add(1)
 	return s.RefreshStore.Lookup(ctx, h, now)
 }
-func (s *countingStore) Spend(ctx context.Context, h, n [32]byte, now time.Time) (token.Family, error) {
+func (s *countingStore) Spend(ctx context.Context, req token.SpendRequest) (token.SpendResult, error) {
 	s.calls.Add(1)
-	return s.RefreshStore.Spend(ctx, h, n, now)
+	return s.RefreshStore.Spend(ctx, req)
 }
 func (s *countingStore) RevokeFamily(ctx context.Context, id string) error {
 	s.calls.Add(1)
@@ -154,6 +152,12 @@ func TestRefreshStores(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				// t0 comes back after its successor was used: reuse, even
+				// within the retry window.
+				t2, _, err := rt.Rotate(ctx, t1)
+				if err != nil {
+					t.Fatal(err)
+				}
 				_, got, err := rt.Rotate(ctx, t0)
 				if !errors.Is(err, token.ErrRefreshReuse) || !errors.Is(err, token.ErrInvalidGrant) {
 					t.Fatalf("replayed spent token: err = %v, want ErrRefreshReuse (and ErrInvalidGrant)", err)
@@ -161,7 +165,7 @@ func TestRefreshStores(t *testing.T) {
 				if got.ID != fam.ID || got.Subject != "bob" {
 					t.Fatalf("reuse returned family %+v, want %s of bob", got, fam.ID)
 				}
-				if _, _, err := rt.Rotate(ctx, t1); !errors.Is(err, token.ErrInvalidGrant) {
+				if _, _, err := rt.Rotate(ctx, t2); !errors.Is(err, token.ErrInvalidGrant) {
 					t.Fatalf("current token after reuse: err = %v, want ErrInvalidGrant", err)
 				}
 				if _, _, err := rt.Rotate(ctx, t0); !errors.Is(err, token.ErrInvalidGrant) {
@@ -173,14 +177,17 @@ func TestRefreshStores(t *testing.T) {
 						t.Errorf("audit log lacks %s:\n%s", want, line)
 					}
 				}
-				for _, secret := range []string{t0, t1} {
+				for _, secret := range []string{t0, t1, t2} {
 					if strings.Contains(line, secret) {
 						t.Errorf("audit log contains a refresh token:\n%s", line)
 					}
 				}
 			})
 
-			t.Run("50 racing uses, exactly one wins", func(t *testing.T) {
+			t.Run("50 racing uses, one successor", func(t *testing.T) {
+				// Concurrent presentations of one token are indistinguishable
+				// from retries: all get the same successor, none is refused,
+				// and never two different successors exist.
 				rt := newRefreshTokens(t, st, nil)
 				t0, _, err := rt.Start(ctx, "carol", nil)
 				if err != nil {
@@ -188,8 +195,8 @@ func TestRefreshStores(t *testing.T) {
 				}
 				const n = 50
 				var wg sync.WaitGroup
-				var wins, grants atomic.Int64
-				var winner atomic.Value
+				var mu sync.Mutex
+				got := map[string]int{}
 				start := make(chan struct{})
 				errs := make(chan error, n)
 				for range n {
@@ -198,30 +205,88 @@ func TestRefreshStores(t *testing.T) {
 						defer wg.Done()
 						<-start
 						tok, _, err := rt.Rotate(ctx, t0)
-						switch {
-						case err == nil:
-							wins.Add(1)
-							winner.Store(tok)
-						case errors.Is(err, token.ErrInvalidGrant):
-							grants.Add(1)
-						default:
+						if err != nil {
 							errs <- err
+							return
 						}
+						mu.Lock()
+						got[tok]++
+						mu.Unlock()
 					}()
 				}
 				close(start)
 				wg.Wait()
 				close(errs)
 				for err := range errs {
-					t.Errorf("unexpected error: %v", err)
+					t.Errorf("racing rotation: %v", err)
 				}
-				if wins.Load() != 1 || grants.Load() != n-1 {
-					t.Fatalf("%d wins and %d invalid_grant, want 1 and %d", wins.Load(), grants.Load(), n-1)
+				if len(got) != 1 {
+					t.Fatalf("%d different successors, want 1", len(got))
 				}
-				// The losers presented a spent token: the family is revoked,
-				// the winner's token included.
-				if _, _, err := rt.Rotate(ctx, winner.Load().(string)); !errors.Is(err, token.ErrInvalidGrant) {
-					t.Fatalf("winner's token after reuse by the losers: err = %v", err)
+				for next, count := range got {
+					if count != n {
+						t.Fatalf("%d of %d racers got the successor", count, n)
+					}
+					// The family is alive: the successor rotates.
+					if _, _, err := rt.Rotate(ctx, next); err != nil {
+						t.Fatalf("the one successor: %v", err)
+					}
+				}
+			})
+
+			t.Run("retry within the window, reuse after it", func(t *testing.T) {
+				clk := newRefreshClock()
+				rt := newRefreshTokens(t, st, func(c *token.RefreshConfig) { c.Now = clk.Now })
+				tests := []struct {
+					name      string
+					advance   time.Duration
+					spendNext bool // use the successor before the replay
+					wantReuse bool
+				}{
+					{"immediately", 0, false, false},
+					{"just inside the window", token.DefaultRetryWindow - time.Millisecond, false, false},
+					{"at the window's end", token.DefaultRetryWindow, false, true},
+					{"after the successor was used", 0, true, true},
+				}
+				for _, tc := range tests {
+					t.Run(tc.name, func(t *testing.T) {
+						t0, fam, err := rt.Start(ctx, "kim", []string{"user"})
+						if err != nil {
+							t.Fatal(err)
+						}
+						t1, _, err := rt.Rotate(ctx, t0)
+						if err != nil {
+							t.Fatal(err)
+						}
+						live := t1
+						if tc.spendNext {
+							if live, _, err = rt.Rotate(ctx, t1); err != nil {
+								t.Fatal(err)
+							}
+						}
+						clk.Advance(tc.advance)
+						again, got, err := rt.Rotate(ctx, t0)
+						if tc.wantReuse {
+							if !errors.Is(err, token.ErrRefreshReuse) || got.ID != fam.ID {
+								t.Fatalf("replay: err = %v (family %q), want ErrRefreshReuse", err, got.ID)
+							}
+							if _, _, err := rt.Rotate(ctx, live); !errors.Is(err, token.ErrInvalidGrant) {
+								t.Fatalf("family alive after reuse: %v", err)
+							}
+							return
+						}
+						if err != nil || again != t1 || got.ID != fam.ID || !slices.Equal(got.Roles, []string{"user"}) {
+							t.Fatalf("retry: %q, %+v, %v; want the same successor", again, got, err)
+						}
+						// Retrying again is still the same successor, and the
+						// successor itself works: the family is alive.
+						if again2, _, err := rt.Rotate(ctx, t0); err != nil || again2 != t1 {
+							t.Fatalf("second retry: %v", err)
+						}
+						if _, _, err := rt.Rotate(ctx, t1); err != nil {
+							t.Fatalf("successor after retries: %v", err)
+						}
+					})
 				}
 			})
 
@@ -414,8 +479,8 @@ func (failingStore) Create(context.Context, token.Family, [32]byte) error { retu
 func (failingStore) Lookup(context.Context, [32]byte, time.Time) (token.Family, error) {
 	return token.Family{}, errBackendDown
 }
-func (failingStore) Spend(context.Context, [32]byte, [32]byte, time.Time) (token.Family, error) {
-	return token.Family{}, errBackendDown
+func (failingStore) Spend(context.Context, token.SpendRequest) (token.SpendResult, error) {
+	return token.SpendResult{}, errBackendDown
 }
 func (failingStore) RevokeFamily(context.Context, string) error { return errBackendDown }
 
@@ -477,6 +542,7 @@ func TestRefreshMemorySweep(t *testing.T) {
 	if st.Len() != 10 {
 		t.Fatalf("sweep before expiry dropped families: %d left", st.Len())
 	}
+	clk.Advance(token.DefaultRetryWindow) // past the retry window
 	if _, _, err := rt.Rotate(ctx, toks[0]); !errors.Is(err, token.ErrRefreshReuse) {
 		t.Fatalf("spent token forgotten before expiry: err = %v", err)
 	}
@@ -495,6 +561,11 @@ func TestNewRefreshTokensConfig(t *testing.T) {
 	}{
 		{"no store", token.RefreshConfig{}, "Store"},
 		{"negative TTL", token.RefreshConfig{Store: token.NewMemoryRefreshStore(nil), FamilyTTL: -time.Second}, "FamilyTTL"},
+		{"negative RetryWindow", token.RefreshConfig{Store: token.NewMemoryRefreshStore(nil), RetryWindow: -time.Second}, "RetryWindow"},
+		{"RetryWindow too long", token.RefreshConfig{Store: token.NewMemoryRefreshStore(nil), RetryWindow: 2 * time.Minute}, "RetryWindow"},
+		{"Revocation without Issuer", token.RefreshConfig{Store: token.NewMemoryRefreshStore(nil),
+			Revocation: middleware.NewMemoryRevocationList(nil)}, "Issuer"},
+		{"negative AccessTTL", token.RefreshConfig{Store: token.NewMemoryRefreshStore(nil), AccessTTL: -time.Second}, "AccessTTL"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
