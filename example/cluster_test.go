@@ -65,6 +65,12 @@ func TestClusterOnRedis(t *testing.T) {
 		t.Fatalf("refresh on one: %d %s", res.status, res.raw)
 	}
 	next := res.body["refresh_token"].(string)
+	// The successor used on two; then the spent token is reuse everywhere.
+	res = two.do("POST", "/auth/refresh", "", map[string]string{"refresh_token": next})
+	if res.status != 200 {
+		t.Fatalf("successor on two: %d %s", res.status, res.raw)
+	}
+	next = res.body["refresh_token"].(string)
 	if res := two.do("POST", "/auth/refresh", "", map[string]string{"refresh_token": tok.refresh}); res.status != 400 || res.body["error"] != "invalid_grant" {
 		t.Fatalf("spent token on two: %d %s", res.status, res.raw)
 	}
@@ -167,7 +173,11 @@ func TestAuditLogHoldsNoSecrets(t *testing.T) {
 	newRefresh, _ := res.body["refresh_token"].(string)
 	newAccess, _ := res.body["access_token"].(string)
 	secrets = append(secrets, newRefresh, newAccess)
-	ts.do("POST", "/auth/refresh", "", map[string]string{"refresh_token": alice.refresh}) // reuse
+	res = ts.do("POST", "/auth/refresh", "", map[string]string{"refresh_token": newRefresh}) // the successor is used,
+	latestRefresh, _ := res.body["refresh_token"].(string)
+	latestAccess, _ := res.body["access_token"].(string)
+	secrets = append(secrets, latestRefresh, latestAccess)
+	ts.do("POST", "/auth/refresh", "", map[string]string{"refresh_token": alice.refresh}) // so this is reuse
 	for i := 0; i < 4; i++ {
 		ts.do("POST", "/auth/login", "", map[string]string{"username": "alice", "password": "wrong-password-XYZ"})
 	}

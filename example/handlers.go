@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"time"
@@ -121,7 +120,7 @@ func (a *app) logout(w http.ResponseWriter, r *http.Request) {
 		a.storeError(w, r, err)
 		return
 	}
-	if sid := sessionID(claims); sid != "" {
+	if sid := claims.SessionID; sid != "" {
 		if err := a.refresh.RevokeFamily(r.Context(), sid); err != nil {
 			a.storeError(w, r, err)
 			return
@@ -171,18 +170,4 @@ func (a *app) storeError(w http.ResponseWriter, r *http.Request, err error) {
 	a.log.Warn().Err(err).Str("path", r.URL.Path).Msg("store unavailable")
 	w.Header().Set("Retry-After", "5")
 	writeError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "try again later")
-}
-
-// sessionID returns the "sid" claim the example puts in every access token:
-// the id of the refresh family the token was issued with.
-func sessionID(c *middleware.Claims) string {
-	raw, ok := c.Get("sid")
-	if !ok {
-		return ""
-	}
-	var sid string
-	if json.Unmarshal(raw, &sid) != nil {
-		return ""
-	}
-	return sid
 }

@@ -122,6 +122,18 @@ func newApp(ctx context.Context, cfg *config, logw io.Writer) (*app, error) {
 	// Revocations and refresh-token families.
 	var refreshStore token.RefreshStore
 	if rdb != nil {
+		// Refresh families need AOF or RDB to survive a Redis restart
+		// (revocations and rate limits need none).
+		if p, err := redisstore.CheckPersistence(ctx, rdb); err != nil {
+			a.log.Warn().Err(err).Msg("could not read Redis persistence settings")
+		} else if !p.Durable() {
+			a.log.Warn().Bool("rdb_unknown", p.RDBUnknown).Msg("Redis has neither AOF nor RDB snapshots: a Redis restart signs every user out")
+			a.audit.Record(nil, auditlog.Event{
+				Name:   auditlog.StoreUnavailable,
+				Reason: redisstore.ReasonNotPersistent,
+				Detail: "redis persists nothing; refresh families are lost on restart",
+			})
+		}
 		rl, err := redisstore.NewRevocationList(ctx, rdb, redisstore.RevocationOptions{Audit: a.audit})
 		if err != nil {
 			return nil, fmt.Errorf("-redis: revocation list: %w", err)
@@ -137,6 +149,9 @@ func newApp(ctx context.Context, cfg *config, logw io.Writer) (*app, error) {
 	}
 	a.refresh, err = token.NewRefreshTokens(token.RefreshConfig{
 		Store: refreshStore, FamilyTTL: cfg.RefreshTTL, Audit: a.audit,
+		// A revoked family (reuse, logout, a user gone) takes its access
+		// tokens (sid = family ID) with it, on every instance.
+		Revocation: a.revocations, Issuer: cfg.Issuer, AccessTTL: cfg.AccessTTL + cfg.Leeway,
 		// Roles are reloaded at each refresh, so a role taken away ends with the
 		// next refresh; a user who no longer exists ends the family.
 		Reload: func(_ context.Context, sub string) ([]string, error) {

@@ -193,10 +193,20 @@ func TestExampleContract(t *testing.T) {
 	if second.refresh == alice.refresh || second.access == alice.access {
 		t.Fatal("refresh returned the same tokens")
 	}
+	// Within the retry window the spent token gets the same successor back;
+	// once the successor is used, the spent token is reuse.
+	if res := ts.do("POST", "/auth/refresh", "", map[string]string{"refresh_token": alice.refresh}); res.status != 200 || res.body["refresh_token"] != second.refresh {
+		t.Errorf("retried refresh: %d %s, want the same successor", res.status, res.raw)
+	}
+	res = ts.do("POST", "/auth/refresh", "", map[string]string{"refresh_token": second.refresh})
+	if res.status != 200 {
+		t.Fatalf("refresh of the successor: %d %s", res.status, res.raw)
+	}
+	rotated := res.body["refresh_token"].(string)
 	if res := ts.do("POST", "/auth/refresh", "", map[string]string{"refresh_token": alice.refresh}); res.status != 400 || res.body["error"] != "invalid_grant" {
 		t.Errorf("reused refresh token: %d %s", res.status, res.raw)
 	}
-	if res := ts.do("POST", "/auth/refresh", "", map[string]string{"refresh_token": second.refresh}); res.status != 400 || res.body["error"] != "invalid_grant" {
+	if res := ts.do("POST", "/auth/refresh", "", map[string]string{"refresh_token": rotated}); res.status != 400 || res.body["error"] != "invalid_grant" {
 		t.Errorf("after reuse the family must be revoked, got %d %s", res.status, res.raw)
 	}
 	for _, bad := range []any{map[string]string{"refresh_token": "nope"}, map[string]string{"refresh_token": strings.Repeat("A", 43)}} {
