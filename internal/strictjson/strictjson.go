@@ -158,6 +158,10 @@ type Claims struct {
 	Roles []string
 	// Scope is "scope", a space-separated string or an array of strings.
 	Scope []string
+	// NoRolesScope, set by the caller, leaves "roles" and "scope" undecoded
+	// (still validated, and still refused when duplicated), for callers that
+	// read them another way with Strings.
+	NoRolesScope bool
 }
 
 // maxDate bounds decoded dates (about 31.7 million years) so that any
@@ -207,9 +211,15 @@ func ParseClaims(s string, c *Claims) error {
 		case 1 << 6: // iat
 			c.Iat, err = d.date(name)
 		case 1 << 7: // roles
-			c.Roles, err = d.stringArray(name, c.Roles, true)
+			if c.NoRolesScope {
+				err = d.skipValue(1)
+			} else {
+				c.Roles, err = d.stringArray(name, c.Roles, true)
+			}
 		case 1 << 8: // scope
-			if d.peek() == '"' {
+			if c.NoRolesScope {
+				err = d.skipValue(1)
+			} else if d.peek() == '"' {
 				var sc string
 				sc, err = d.stringMember(name)
 				c.Scope = appendFields(c.Scope, sc)

@@ -1,0 +1,128 @@
+package strictjson
+
+// StringForm says how Strings reads a member that is a JSON string rather
+// than an array of strings.
+type StringForm uint8
+
+const (
+	// StringRefused: only an array of strings is accepted; a string is a
+	// *TypeError.
+	StringRefused StringForm = iota
+	// StringWords: a string is space-separated words (RFC 6749 §3.3).
+	StringWords
+	// StringOne: a string is one value.
+	StringOne
+)
+
+// PeekString returns the top-level string member name of the object s and
+// whether it is present, checking the whole of s as strictly as ParseClaims
+// does (UTF-8, one object, no duplicate member at any depth, depth and size
+// caps, no trailing data). It is the gate's pre-read of "iss" from a payload
+// whose signature has not been checked yet. A present member that is not a
+// string is a *TypeError.
+func PeekString(s, name string) (string, bool, error) {
+	d, err := begin(s)
+	if err != nil {
+		return "", false, err
+	}
+	var names nameSet
+	var v string
+	found := false
+	for more := d.firstMember(); more; {
+		n, err := d.name()
+		if err != nil {
+			return "", false, err
+		}
+		if !names.add(n) {
+			return "", false, ErrDuplicate
+		}
+		if n == name {
+			found = true
+			if v, err = d.stringMember(peekMember); err != nil {
+				return "", false, err
+			}
+		} else if err = d.skipValue(1); err != nil {
+			return "", false, err
+		}
+		if more, err = d.nextMember(); err != nil {
+			return "", false, err
+		}
+	}
+	if err := d.end(); err != nil {
+		return "", false, err
+	}
+	return v, found, nil
+}
+
+// peekMember and selectMember name, in a *TypeError, the member PeekString
+// or Strings found of the wrong type (a fixed name, never input).
+const (
+	peekMember   = "peeked"
+	selectMember = "selected"
+)
+
+// Strings appends to dst the strings of the member at path in the object s
+// (path[0] a top-level member, path[1] a member of that object, and so on),
+// which must have been accepted by ParseClaims or Valid. An array of strings
+// gives its elements; a string is read as form says; an absent member, or
+// an absent object on the way, gives nothing. Anything else on the path (an
+// object member that is not an object, a value of another type) is a
+// *TypeError: a claim the profile reads is never silently ignored.
+func Strings(s string, path []string, form StringForm, dst []string) ([]string, bool, error) {
+	if len(path) == 0 {
+		return dst, false, nil
+	}
+	d, err := begin(s)
+	if err != nil {
+		return dst, false, err
+	}
+	for depth := 1; ; depth++ {
+		found := false
+		for more := d.firstMember(); more; {
+			n, err := d.name()
+			if err != nil {
+				return dst, false, err
+			}
+			if n != path[0] {
+				if err = d.skipValue(depth); err != nil {
+					return dst, false, err
+				}
+				if more, err = d.nextMember(); err != nil {
+					return dst, false, err
+				}
+				continue
+			}
+			found = true
+			break
+		}
+		if !found {
+			return dst, false, nil
+		}
+		d.skipWS()
+		if len(path) == 1 {
+			if d.peek() == '"' {
+				v, err := d.str()
+				if err != nil {
+					return dst, false, err
+				}
+				switch form {
+				case StringWords:
+					return appendFields(dst, v), true, nil
+				case StringOne:
+					if v == "" {
+						return dst, true, &TypeError{Member: selectMember}
+					}
+					return append(dst, v), true, nil
+				}
+				return dst, true, &TypeError{Member: selectMember}
+			}
+			dst, err = d.stringArray(selectMember, dst, true)
+			return dst, true, err
+		}
+		if d.peek() != '{' {
+			return dst, true, &TypeError{Member: selectMember}
+		}
+		d.i++ // into the nested object
+		path = path[1:]
+	}
+}
