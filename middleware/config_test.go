@@ -69,8 +69,8 @@ func TestNewKeySources(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !slices.Equal(a.algs, tt.algs) {
-				t.Errorf("Algorithms %v, want %v", a.algs, tt.algs)
+			if !slices.Equal(a.one.algs, tt.algs) {
+				t.Errorf("Algorithms %v, want %v", a.one.algs, tt.algs)
 			}
 			for _, tok := range tt.accepted {
 				if _, err := a.Verify(context.Background(), tok); err != nil {
