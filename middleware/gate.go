@@ -110,13 +110,6 @@ func (a *Authenticator) verifyMiss(ctx context.Context, token string, now time.T
 	if len(c.Audience) == 0 {
 		c.Audience = nil
 	}
-	if !t.profile.standard {
-		if reason := t.profile.extract(c, parts.payload); reason != "" {
-			e := newError(reason, nil)
-			e.KID, e.JTI = key.ID(), printable(c.JTI)
-			return nil, e
-		}
-	}
 	if len(c.Roles) == 0 {
 		c.Roles = nil
 	}
@@ -336,10 +329,9 @@ func (a *Authenticator) checkClaims(c *Claims, sc *strictjson.Claims, now time.T
 			return time.Time{}, ReasonAudMismatch
 		}
 	}
-	if t.profile.audClaim != "" || len(t.profile.require) > 0 {
-		if r := t.profile.checkExtra(c.raw, t.audiences); r != "" {
-			return time.Time{}, r
-		}
+	// The profile's roles, scopes, audience claim and required claims.
+	if r := t.profile.extract(c, c.raw, t.audiences); r != "" {
+		return time.Time{}, r
 	}
 	if c.Subject == "" {
 		return time.Time{}, ReasonSubMissing

@@ -62,7 +62,7 @@ func idpGate(t *testing.T, p *idptest.Provider, prof *Profile, mod ...func(*Conf
 // binding such keys to the configured algorithm is the key-by-key JWKS
 // parsing being rewritten in jose. Once jose takes them, this does nothing
 // and Entra's set is served exactly as Entra serves it.
-func bindAlgs(t *testing.T, p *idptest.Provider) {
+func bindAlgs(t testing.TB, p *idptest.Provider) {
 	t.Helper()
 	if keys, _ := jose.ParseJWKSLenient(p.JWKS()); len(keys) > 0 {
 		return

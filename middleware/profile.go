@@ -214,12 +214,27 @@ type profile struct {
 	typ           []string
 	anyTyp        bool
 	audClaim      string // "" for aud
-	require       []RequiredClaim
-	roles, scopes []ClaimSource
+	audMember     int    // audClaim's index in names
+	require       []required
+	roles, scopes []claimSource
+	names         []string // the top-level members extract reads
 	// standard: roles and scopes are read exactly as strictjson.ParseClaims
 	// reads them (RFC 9068), so the claims decoder fills them in its one pass.
 	standard bool
 	maxSize  int
+}
+
+// claimSource is a ClaimSource with the index of its top-level member in
+// profile.names.
+type claimSource struct {
+	ClaimSource
+	member int
+}
+
+// required is a RequiredClaim with the index of its member in names.
+type required struct {
+	RequiredClaim
+	member int
 }
 
 // compileProfile checks p (nil: ProfileRFC9068) and copies it; field names
@@ -244,7 +259,7 @@ func compileProfile(p *Profile, field string, anyTyp bool) (*profile, error) {
 		if isRegistered(rc.Name) {
 			return nil, fmt.Errorf("apiguard: %s.Require names %q, a claim the gate already checks", field, rc.Name)
 		}
-		c.require = append(c.require, rc)
+		c.require = append(c.require, required{RequiredClaim: rc})
 	}
 	if isRegistered(c.audClaim) && c.audClaim != "" {
 		return nil, fmt.Errorf("apiguard: %s.AudienceClaim %q is a registered claim other than aud", field, c.audClaim)
@@ -258,6 +273,24 @@ func compileProfile(p *Profile, field string, anyTyp bool) (*profile, error) {
 	}
 	c.standard = len(c.roles) == 1 && len(c.roles[0].Path) == 1 && c.roles[0].Path[0] == "roles" && c.roles[0].String == StringRefused &&
 		len(c.scopes) == 1 && len(c.scopes[0].Path) == 1 && c.scopes[0].Path[0] == "scope" && c.scopes[0].String == StringWords
+	if c.standard { // the claims decoder reads them
+		c.roles, c.scopes = nil, nil
+	}
+	for i := range c.roles {
+		c.roles[i].member = c.index(c.roles[i].Path[0])
+	}
+	for i := range c.scopes {
+		c.scopes[i].member = c.index(c.scopes[i].Path[0])
+	}
+	if c.audClaim != "" {
+		c.audMember = c.index(c.audClaim)
+	}
+	for i := range c.require {
+		c.require[i].member = c.index(c.require[i].Name)
+	}
+	if len(c.names) > maxSelected {
+		return nil, fmt.Errorf("apiguard: %s reads %d claims, more than %d", field, len(c.names), maxSelected)
+	}
 	switch {
 	case p.MaxTokenSize < 0:
 		return nil, fmt.Errorf("apiguard: %s.MaxTokenSize is negative (%d)", field, p.MaxTokenSize)
@@ -271,8 +304,8 @@ func compileProfile(p *Profile, field string, anyTyp bool) (*profile, error) {
 	return c, nil
 }
 
-func copySources(in []ClaimSource, field string) ([]ClaimSource, error) {
-	var out []ClaimSource
+func copySources(in []ClaimSource, field string) ([]claimSource, error) {
+	var out []claimSource
 	for i, s := range in {
 		if len(s.Path) == 0 {
 			return nil, fmt.Errorf("apiguard: %s[%d].Path is empty", field, i)
@@ -285,7 +318,7 @@ func copySources(in []ClaimSource, field string) ([]ClaimSource, error) {
 		if s.String > StringOne {
 			return nil, fmt.Errorf("apiguard: %s[%d].String is %d, not a StringForm", field, i, s.String)
 		}
-		out = append(out, ClaimSource{Path: append([]string(nil), s.Path...), String: s.String})
+		out = append(out, claimSource{ClaimSource: ClaimSource{Path: append([]string(nil), s.Path...), String: s.String}})
 	}
 	return out, nil
 }
@@ -312,32 +345,45 @@ func (p *profile) typOK(typ string) bool {
 	return false
 }
 
+// maxSelected is how many top-level members a profile may read (roles and
+// scopes sources, the audience claim and the required claims) in the one
+// pass of extract, whose buffer lives on the stack.
+const maxSelected = 16
+
 // extract fills c.Roles and c.Scopes from the raw claims of a non-standard
-// profile, and checks the audience claim and the required claims. It runs
-// on cache misses only, after the signature and the strict claims decoder.
-func (p *profile) extract(c *Claims, raw string) Reason {
+// profile, and checks the audience claim (when not aud) and the required
+// claims, in one pass over the claims (then short walks into the members
+// read). It runs on cache misses only, after the signature and the strict
+// claims decoder accepted raw.
+func (p *profile) extract(c *Claims, raw string, audience []string) Reason {
+	if len(p.names) == 0 {
+		return ""
+	}
+	var buf [maxSelected]string
+	vals := buf[:len(p.names)]
+	if err := strictjson.Members(raw, p.names, vals); err != nil {
+		return ReasonClaimInvalid
+	}
 	var err error
 	roles, scopes := c.roleBuf[:0], c.scopeBuf[:0]
 	for _, s := range p.roles {
-		if roles, _, err = strictjson.Strings(raw, s.Path, s.String, roles); err != nil {
+		if roles, err = strictjson.ValueStrings(vals[s.member], s.Path[1:], s.String, roles); err != nil {
 			return ReasonClaimInvalid
 		}
 	}
 	for _, s := range p.scopes {
-		if scopes, _, err = strictjson.Strings(raw, s.Path, s.String, scopes); err != nil {
+		if scopes, err = strictjson.ValueStrings(vals[s.member], s.Path[1:], s.String, scopes); err != nil {
 			return ReasonClaimInvalid
 		}
 	}
-	c.Roles = roles[:len(roles):len(roles)]
-	c.Scopes = scopes[:len(scopes):len(scopes)]
-	return ""
-}
-
-// checkExtra checks the profile's audience claim (when not aud) and its
-// required claims.
-func (p *profile) checkExtra(raw string, audience []string) Reason {
+	if len(roles) > 0 {
+		c.Roles = roles[:len(roles):len(roles)]
+	}
+	if len(scopes) > 0 {
+		c.Scopes = scopes[:len(scopes):len(scopes)]
+	}
 	if p.audClaim != "" {
-		v, ok, err := strictjson.PeekString(raw, p.audClaim)
+		v, ok, err := strictjson.ValueString(vals[p.audMember])
 		if err != nil {
 			return ReasonClaimInvalid
 		}
@@ -346,15 +392,23 @@ func (p *profile) checkExtra(raw string, audience []string) Reason {
 		}
 	}
 	for _, rc := range p.require {
-		v, ok, err := strictjson.PeekString(raw, rc.Name)
-		if err != nil {
-			return ReasonClaimInvalid
-		}
-		if !ok || v != rc.Value {
+		v, ok, err := strictjson.ValueString(vals[rc.member])
+		if err != nil || !ok || v != rc.Value {
 			return ReasonClaimInvalid
 		}
 	}
 	return ""
+}
+
+// index returns the position of name in p.names, adding it.
+func (p *profile) index(name string) int {
+	for i, n := range p.names {
+		if n == name {
+			return i
+		}
+	}
+	p.names = append(p.names, name)
+	return len(p.names) - 1
 }
 
 func contains(list []string, s string) bool {

@@ -25,7 +25,8 @@ func PeekString(s, name string) (string, bool, error) {
 	if err != nil {
 		return "", false, err
 	}
-	var names nameSet
+	var names nameSet // as in ParseClaims: registered names by bit, others here
+	var seen uint16
 	var v string
 	found := false
 	for more := d.firstMember(); more; {
@@ -33,9 +34,11 @@ func PeekString(s, name string) (string, bool, error) {
 		if err != nil {
 			return "", false, err
 		}
-		if !names.add(n) {
+		bit := claimBit(n)
+		if bit == 0 && !names.add(n) || seen&bit != 0 {
 			return "", false, ErrDuplicate
 		}
+		seen |= bit
 		if n == name {
 			found = true
 			if v, err = d.stringMember(peekMember); err != nil {
@@ -52,6 +55,34 @@ func PeekString(s, name string) (string, bool, error) {
 		return "", false, err
 	}
 	return v, found, nil
+}
+
+// MemberString returns the top-level string member name of the object s,
+// which must have been accepted by ParseClaims or Valid (so it is not
+// checked again), and whether it is present. A present member that is not
+// a string is a *TypeError.
+func MemberString(s, name string) (string, bool, error) {
+	d, err := begin(s)
+	if err != nil {
+		return "", false, err
+	}
+	for more := d.firstMember(); more; {
+		n, err := d.name()
+		if err != nil {
+			return "", false, err
+		}
+		if n == name {
+			v, err := d.stringMember(selectMember)
+			return v, err == nil, err
+		}
+		if err = d.skipValue(1); err != nil {
+			return "", false, err
+		}
+		if more, err = d.nextMember(); err != nil {
+			return "", false, err
+		}
+	}
+	return "", false, nil
 }
 
 // peekMember and selectMember name, in a *TypeError, the member PeekString
@@ -125,4 +156,100 @@ func Strings(s string, path []string, form StringForm, dst []string) ([]string, 
 		d.i++ // into the nested object
 		path = path[1:]
 	}
+}
+
+// Members sets vals[i] to the raw JSON text of the top-level member
+// names[i] of the object s ("" when absent), in one pass. s must have been
+// accepted by ParseClaims or Valid; len(vals) must be len(names).
+func Members(s string, names []string, vals []string) error {
+	d, err := begin(s)
+	if err != nil {
+		return err
+	}
+	for more := d.firstMember(); more; {
+		n, err := d.name()
+		if err != nil {
+			return err
+		}
+		d.skipWS()
+		start := d.i
+		if err := d.skipValue(1); err != nil {
+			return err
+		}
+		for i, want := range names {
+			if n == want {
+				vals[i] = s[start:d.i]
+				break
+			}
+		}
+		if more, err = d.nextMember(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ValueStrings appends to dst the strings of the value v (raw JSON text from
+// Members) or, with a path, of the member at path inside it, as Strings
+// does. An empty v gives nothing.
+func ValueStrings(v string, path []string, form StringForm, dst []string) ([]string, error) {
+	if v == "" {
+		return dst, nil
+	}
+	d := decoder{s: v}
+	for _, name := range path {
+		if d.peek() != '{' {
+			return dst, &TypeError{Member: selectMember}
+		}
+		d.i++
+		found := false
+		for more := d.firstMember(); more; {
+			n, err := d.name()
+			if err != nil {
+				return dst, err
+			}
+			if n == name {
+				found = true
+				break
+			}
+			if err = d.skipValue(2); err != nil {
+				return dst, err
+			}
+			if more, err = d.nextMember(); err != nil {
+				return dst, err
+			}
+		}
+		if !found {
+			return dst, nil
+		}
+	}
+	if d.peek() == '"' {
+		s, err := d.str()
+		if err != nil {
+			return dst, err
+		}
+		switch form {
+		case StringWords:
+			return appendFields(dst, s), nil
+		case StringOne:
+			if s == "" {
+				return dst, &TypeError{Member: selectMember}
+			}
+			return append(dst, s), nil
+		}
+		return dst, &TypeError{Member: selectMember}
+	}
+	return d.stringArray(selectMember, dst, true)
+}
+
+// ValueString returns the string of the value v (raw JSON text from
+// Members), false when v is empty (the member was absent), and a *TypeError
+// when v is not a string.
+func ValueString(v string) (string, bool, error) {
+	if v == "" {
+		return "", false, nil
+	}
+	d := decoder{s: v}
+	s, err := d.stringMember(selectMember)
+	return s, err == nil, err
 }
