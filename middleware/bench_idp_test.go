@@ -58,28 +58,7 @@ func BenchmarkGateIdP(b *testing.B) {
 						}
 						return
 					}
-					verify := rawRSAVerifier(b, a, tok)
-					const samples = 1 << 12
-					var raw, gate [samples]time.Duration
-					n := 0
-					b.ReportAllocs()
-					b.ResetTimer()
-					for b.Loop() {
-						t0 := time.Now()
-						ok := verify()
-						t1 := time.Now()
-						ok = serve() && ok
-						raw[n%samples], gate[n%samples] = t1.Sub(t0), time.Since(t1)
-						n++
-						if !ok {
-							b.Fatal("not verified")
-						}
-					}
-					n = min(n, samples)
-					r, g := median(raw[:n]), median(gate[:n])
-					b.ReportMetric(float64(r.Nanoseconds()), "raw-ns/op")
-					b.ReportMetric(float64(g.Nanoseconds()), "gate-ns/op")
-					b.ReportMetric(float64(g)/float64(r), "gate/raw")
+					gateVsRaw(b, rawRSAVerifier(b, a, tok), serve)
 				})
 			}
 		})
