@@ -298,6 +298,35 @@ func TestProviderEntraGroups(t *testing.T) {
 	}
 }
 
+// Among several issuers each keeps its own size cap: the largest is checked
+// first, then, once iss is read, the issuer's own.
+func TestProvidersSizeCapPerIssuer(t *testing.T) {
+	entra, okta := idptest.New(t, idptest.Entra), idptest.New(t, idptest.Okta)
+	bindAlgs(t, entra)
+	a, err := New(Config{Issuers: []TrustedIssuer{
+		{Issuer: entra.Issuer, Audience: entra.Audience, Discovery: true, Profile: ProfileEntraID()},
+		{Issuer: okta.Issuer, Audience: okta.Audience, Discovery: true, Profile: ProfileOkta()},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	big := make([]string, 200)
+	for i := range big {
+		big[i] = "5f0a1c2e-3b4d-4e6f-8a9b-" + strconv.FormatInt(100000000000+int64(i), 10)
+	}
+	ctx := context.Background()
+	if _, err := a.Verify(ctx, entra.AccessToken(t, map[string]any{"groups": big})); err != nil {
+		t.Errorf("11 KB Entra token: %v", err)
+	}
+	if _, err := a.Verify(ctx, okta.AccessToken(t, map[string]any{"groups": big})); reasonOf(err) != ReasonTokenTooLarge {
+		t.Errorf("11 KB Okta token: reason %q, want %q", reasonOf(err), ReasonTokenTooLarge)
+	}
+	if _, err := a.Verify(ctx, okta.AccessToken(t, nil)); err != nil {
+		t.Errorf("Okta token: %v", err)
+	}
+}
+
 // Cognito access tokens have no aud: client_id is the audience.
 func TestProviderCognitoClientID(t *testing.T) {
 	p := idptest.New(t, idptest.Cognito)

@@ -115,7 +115,9 @@ func TestResolverCacheAndRate(t *testing.T) {
 		}
 	}
 	check("https://a.example", ReasonIssUnknown, 1)
-	check("https://a.example", ReasonIssUnknown, 1) // cached negative
+	clk.advance(time.Second)
+	check("https://a.example", ReasonIssUnknown, 1) // cached negative, with budget to spare
+	check("https://z.example", ReasonIssUnknown, 1) // the budget's one call
 	check("https://b.example", ReasonIssUnknown, 0) // budget spent
 	clk.advance(time.Second)
 	check("https://b.example", ReasonIssUnknown, 1)
