@@ -65,8 +65,10 @@ func BenchmarkGateIdP(b *testing.B) {
 	}
 }
 
-// idpRequest is gateRequest for an Authenticator already built: the first
-// request waits for the discovered keys.
+// idpRequest returns a function serving one request with tok through
+// a.Handler, reporting whether the claims reached the next handler. It
+// serves once first (filling the cache when a has one), retrying while
+// discovered keys are still on their way.
 func idpRequest(b *testing.B, a *Authenticator, tok string) func() bool {
 	ok := false
 	h := a.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

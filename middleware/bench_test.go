@@ -12,7 +12,6 @@ import (
 	"github.com/apiguard/apiguard/middleware/jose"
 	"math/big"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -217,22 +216,7 @@ func gateRequest(b *testing.B, alg string, hit bool) func() bool {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ok := false
-	h := a.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, ok = ClaimsFromContext(r.Context())
-	}))
-	r := httptest.NewRequest("GET", "/api/me", nil)
-	r.Header.Set("Authorization", "Bearer "+tok)
-	w := &nopWriter{h: http.Header{}}
-	serve := func() bool {
-		ok = false
-		h.ServeHTTP(w, r)
-		return ok
-	}
-	if !serve() { // fills the cache when hit
-		b.Fatal("not authenticated")
-	}
-	return serve
+	return idpRequest(b, a, tok)
 }
 
 // BenchmarkGateHostile measures refusals of hostile inputs: 1 MB of dots

@@ -214,17 +214,23 @@ func TestIssuersConfigErrors(t *testing.T) {
 			[]string{"Config.Issuers[0].Algorithms", `"none"`}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			a, err := New(tt.cfg)
-			if err == nil {
-				a.Close()
-				t.Fatal("accepted")
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("err %q does not say %q", err, w)
-				}
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { refusedConfig(t, tt.cfg, tt.want...) })
 	}
+}
+
+// refusedConfig asserts that New refuses cfg with an error saying each of
+// want, and returns the error.
+func refusedConfig(t *testing.T, cfg Config, want ...string) error {
+	t.Helper()
+	a, err := New(cfg)
+	if err == nil {
+		a.Close()
+		t.Fatal("accepted")
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("err %q does not say %q", err, w)
+		}
+	}
+	return err
 }
