@@ -95,6 +95,12 @@ func (a *Authenticator) verifyMiss(ctx context.Context, token string, now time.T
 	// Claims.
 	c := &Claims{KID: h.Kid, Alg: h.Alg, raw: parts.payload, trusted: t}
 	sc := strictjson.Claims{Aud: c.audBuf[:0], Roles: c.roleBuf[:0], Scope: c.scopeBuf[:0], NoRolesScope: !t.profile.standard}
+	if len(t.profile.names) > 0 {
+		// The members a profile reads, kept by the decoder's one pass. (An
+		// array on the stack would escape with sc and cost the default
+		// profile an allocation.)
+		sc.Select, sc.Selected = t.profile.names, make([]string, len(t.profile.names))
+	}
 	if err := strictjson.ParseClaims(parts.payload, &sc); err != nil {
 		var te *strictjson.TypeError
 		if errors.As(err, &te) && (te.Member == "exp" || te.Member == "nbf" || te.Member == "iat") {
@@ -330,7 +336,7 @@ func (a *Authenticator) checkClaims(c *Claims, sc *strictjson.Claims, now time.T
 		}
 	}
 	// The profile's roles, scopes, audience claim and required claims.
-	if r := t.profile.extract(c, c.raw, t.audiences); r != "" {
+	if r := t.profile.extract(c, sc.Selected, t.audiences); r != "" {
 		return time.Time{}, r
 	}
 	if c.Subject == "" {

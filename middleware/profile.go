@@ -310,6 +310,9 @@ func copySources(in []ClaimSource, field string) ([]claimSource, error) {
 		if len(s.Path) == 0 {
 			return nil, fmt.Errorf("apiguard: %s[%d].Path is empty", field, i)
 		}
+		if isRegistered(s.Path[0]) {
+			return nil, fmt.Errorf("apiguard: %s[%d].Path starts with %q, a claim the gate checks itself", field, i, s.Path[0])
+		}
 		for _, n := range s.Path {
 			if n == "" {
 				return nil, fmt.Errorf("apiguard: %s[%d].Path %q has an empty name", field, i, strings.Join(s.Path, "."))
@@ -346,23 +349,17 @@ func (p *profile) typOK(typ string) bool {
 }
 
 // maxSelected is how many top-level members a profile may read (roles and
-// scopes sources, the audience claim and the required claims) in the one
-// pass of extract, whose buffer lives on the stack.
+// scopes sources, the audience claim and the required claims).
 const maxSelected = 16
 
-// extract fills c.Roles and c.Scopes from the raw claims of a non-standard
-// profile, and checks the audience claim (when not aud) and the required
-// claims, in one pass over the claims (then short walks into the members
-// read). It runs on cache misses only, after the signature and the strict
-// claims decoder accepted raw.
-func (p *profile) extract(c *Claims, raw string, audience []string) Reason {
+// extract fills c.Roles and c.Scopes from the members the claims decoder
+// kept (vals, the raw text of p.names, read in the decoder's one pass), and
+// checks the audience claim (when not aud) and the required claims; it only
+// walks into those members. It runs on cache misses only, after the
+// signature and the strict claims decoder.
+func (p *profile) extract(c *Claims, vals []string, audience []string) Reason {
 	if len(p.names) == 0 {
 		return ""
-	}
-	var buf [maxSelected]string
-	vals := buf[:len(p.names)]
-	if err := strictjson.Members(raw, p.names, vals); err != nil {
-		return ReasonClaimInvalid
 	}
 	var err error
 	roles, scopes := c.roleBuf[:0], c.scopeBuf[:0]

@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/apiguard/apiguard/internal/strictjson"
@@ -54,8 +55,15 @@ func FuzzProfileClaims(f *testing.F) {
 			t.Fatalf("pre-read iss %q, decoder %q", iss, sc.Iss)
 		}
 		for _, p := range profiles {
+			sc := strictjson.Claims{NoRolesScope: !p.standard, Select: p.names, Selected: make([]string, len(p.names))}
+			if err := strictjson.ParseClaims(s, &sc); err != nil {
+				if p.standard && errors.Is(err, strictjson.ErrType) {
+					continue // roles or scope of the wrong type for RFC 9068
+				}
+				t.Fatalf("ParseClaims with Select refused what it accepted without: %v", err)
+			}
 			c1, c2 := &Claims{}, &Claims{}
-			r1, r2 := p.extract(c1, s, []string{"api"}), p.extract(c2, s, []string{"api"})
+			r1, r2 := p.extract(c1, sc.Selected, []string{"api"}), p.extract(c2, sc.Selected, []string{"api"})
 			if r1 != r2 || len(c1.Roles) != len(c2.Roles) || len(c1.Scopes) != len(c2.Scopes) {
 				t.Fatalf("extraction of %q is not deterministic", s)
 			}

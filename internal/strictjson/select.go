@@ -158,39 +158,8 @@ func Strings(s string, path []string, form StringForm, dst []string) ([]string, 
 	}
 }
 
-// Members sets vals[i] to the raw JSON text of the top-level member
-// names[i] of the object s ("" when absent), in one pass. s must have been
-// accepted by ParseClaims or Valid; len(vals) must be len(names).
-func Members(s string, names []string, vals []string) error {
-	d, err := begin(s)
-	if err != nil {
-		return err
-	}
-	for more := d.firstMember(); more; {
-		n, err := d.name()
-		if err != nil {
-			return err
-		}
-		d.skipWS()
-		start := d.i
-		if err := d.skipValue(1); err != nil {
-			return err
-		}
-		for i, want := range names {
-			if n == want {
-				vals[i] = s[start:d.i]
-				break
-			}
-		}
-		if more, err = d.nextMember(); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// ValueStrings appends to dst the strings of the value v (raw JSON text from
-// Members) or, with a path, of the member at path inside it, as Strings
+// ValueStrings appends to dst the strings of the value v (raw JSON text kept
+// by ParseClaims in Claims.Selected) or, with a path, of the member at path inside it, as Strings
 // does. An empty v gives nothing.
 func ValueStrings(v string, path []string, form StringForm, dst []string) ([]string, error) {
 	if v == "" {
@@ -242,8 +211,8 @@ func ValueStrings(v string, path []string, form StringForm, dst []string) ([]str
 	return d.stringArray(selectMember, dst, true)
 }
 
-// ValueString returns the string of the value v (raw JSON text from
-// Members), false when v is empty (the member was absent), and a *TypeError
+// ValueString returns the string of the value v (raw JSON text kept by
+// ParseClaims in Claims.Selected), false when v is empty (the member was absent), and a *TypeError
 // when v is not a string.
 func ValueString(v string) (string, bool, error) {
 	if v == "" {
