@@ -190,7 +190,9 @@ type Config struct {
 	Failures FailureCounter
 	// Audit records auditlog.TokenRejected for every refusal of presented
 	// credentials, and auditlog.SecurityThreat as well when Reason.Threat();
-	// with JWKSURL it also receives the remote set's fetch failures. Default:
+	// with JWKSURL or Discovery it also receives the remote set's fetch
+	// failures, and with Discovery failed discoveries
+	// (jose.AuditDiscoveryFailed). Default:
 	// nothing recorded.
 	Audit *auditlog.Logger
 }

@@ -7,7 +7,14 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/apiguard/apiguard/auditlog"
 )
+
+// AuditDiscoveryFailed is the audit reason recorded by DiscoveredJWKS
+// (event auditlog.StoreUnavailable) for a failed discovery, when
+// DiscoveredJWKSConfig.JWKS.Audit is set.
+const AuditDiscoveryFailed = "discovery_failed"
 
 // DefaultDiscoveredCheck is how often a DiscoveredJWKS asks its Discovery
 // for the metadata again, to notice a changed jwks_uri. The Discovery answers
@@ -22,7 +29,8 @@ type DiscoveredJWKSConfig struct {
 	// JWKS configures the RemoteJWKS built on the jwks_uri. Its URL must be
 	// empty (it is the document's jwks_uri) and AllowInsecure false (the
 	// jwks_uri is https, or http on a loopback host, as Discovery checks).
-	// Now defaults to Discovery.Now.
+	// Now defaults to Discovery.Now. Its Audit also receives failed
+	// discoveries (AuditDiscoveryFailed) unless Discovery.OnError is set.
 	JWKS RemoteJWKSConfig
 	// Check is how often the metadata is asked for again (see
 	// DefaultDiscoveredCheck, the default); a failed discovery is retried
@@ -78,6 +86,13 @@ func NewDiscoveredJWKS(cfg DiscoveredJWKSConfig) (*DiscoveredJWKS, error) {
 	}
 	if cfg.LookupTimeout < 0 {
 		return nil, fmt.Errorf("jose: DiscoveredJWKSConfig.LookupTimeout is negative (%v)", cfg.LookupTimeout)
+	}
+	if cfg.Discovery.OnError == nil && cfg.JWKS.Audit != nil {
+		audit := cfg.JWKS.Audit
+		cfg.Discovery.OnError = func(error) {
+			audit.Record(nil, auditlog.Event{Name: auditlog.StoreUnavailable, Reason: AuditDiscoveryFailed,
+				Detail: "issuer discovery failed; tokens answered 503 until keys are held"})
+		}
 	}
 	disc, err := NewDiscovery(cfg.Discovery)
 	if err != nil {

@@ -1,14 +1,18 @@
 package jose
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/apiguard/apiguard/auditlog"
 	"github.com/apiguard/apiguard/internal/idptest"
 )
 
@@ -109,11 +113,32 @@ func TestDiscoveredJWKSNonBlocking(t *testing.T) {
 	go d.Close() // Close waits for the hung fetch to be cancelled
 }
 
-// A document naming another issuer is never used.
+// lockedBuf is a bytes.Buffer safe for the fetching goroutine and the test.
+type lockedBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// A document naming another issuer is never used, and the failure is
+// recorded in the audit log.
 func TestDiscoveredJWKSIssuerMismatch(t *testing.T) {
 	s := newDiscoveredServer(t)
 	s.issuer.Store("https://evil.example")
-	d, err := NewDiscoveredJWKS(DiscoveredJWKSConfig{Discovery: DiscoveryConfig{Issuer: s.srv.URL}})
+	var log lockedBuf
+	d, err := NewDiscoveredJWKS(DiscoveredJWKSConfig{Discovery: DiscoveryConfig{Issuer: s.srv.URL},
+		JWKS: RemoteJWKSConfig{Audit: auditlog.New(&log, auditlog.Options{})}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,6 +146,9 @@ func TestDiscoveredJWKSIssuerMismatch(t *testing.T) {
 	_, err = d.LookupKey(context.Background(), s.p1.SigningKid(), RS256)
 	if !errors.Is(err, ErrKeysUnavailable) || !errors.Is(err, ErrDiscoveryInvalid) {
 		t.Errorf("lookup error %v, want ErrKeysUnavailable and ErrDiscoveryInvalid", err)
+	}
+	if !strings.Contains(log.String(), AuditDiscoveryFailed) {
+		t.Errorf("audit log %q does not record %s", log.String(), AuditDiscoveryFailed)
 	}
 }
 
