@@ -1,6 +1,6 @@
 package strictjson
 
-// StringForm says how Strings reads a member that is a JSON string rather
+// StringForm says how ValueStrings reads a member that is a JSON string rather
 // than an array of strings.
 type StringForm uint8
 
@@ -86,81 +86,20 @@ func MemberString(s, name string) (string, bool, error) {
 }
 
 // peekMember and selectMember name, in a *TypeError, the member PeekString
-// or Strings found of the wrong type (a fixed name, never input).
+// or ValueStrings found of the wrong type (a fixed name, never input).
 const (
 	peekMember   = "peeked"
 	selectMember = "selected"
 )
 
-// Strings appends to dst the strings of the member at path in the object s
-// (path[0] a top-level member, path[1] a member of that object, and so on),
-// which must have been accepted by ParseClaims or Valid. An array of strings
-// gives its elements; a string is read as form says; an absent member, or
-// an absent object on the way, gives nothing. Anything else on the path (an
-// object member that is not an object, a value of another type) is a
-// *TypeError: a claim the profile reads is never silently ignored.
-func Strings(s string, path []string, form StringForm, dst []string) ([]string, bool, error) {
-	if len(path) == 0 {
-		return dst, false, nil
-	}
-	d, err := begin(s)
-	if err != nil {
-		return dst, false, err
-	}
-	for depth := 1; ; depth++ {
-		found := false
-		for more := d.firstMember(); more; {
-			n, err := d.name()
-			if err != nil {
-				return dst, false, err
-			}
-			if n != path[0] {
-				if err = d.skipValue(depth); err != nil {
-					return dst, false, err
-				}
-				if more, err = d.nextMember(); err != nil {
-					return dst, false, err
-				}
-				continue
-			}
-			found = true
-			break
-		}
-		if !found {
-			return dst, false, nil
-		}
-		d.skipWS()
-		if len(path) == 1 {
-			if d.peek() == '"' {
-				v, err := d.str()
-				if err != nil {
-					return dst, false, err
-				}
-				switch form {
-				case StringWords:
-					return appendFields(dst, v), true, nil
-				case StringOne:
-					if v == "" {
-						return dst, true, &TypeError{Member: selectMember}
-					}
-					return append(dst, v), true, nil
-				}
-				return dst, true, &TypeError{Member: selectMember}
-			}
-			dst, err = d.stringArray(selectMember, dst, true)
-			return dst, true, err
-		}
-		if d.peek() != '{' {
-			return dst, true, &TypeError{Member: selectMember}
-		}
-		d.i++ // into the nested object
-		path = path[1:]
-	}
-}
-
 // ValueStrings appends to dst the strings of the value v (raw JSON text kept
-// by ParseClaims in Claims.Selected) or, with a path, of the member at path inside it, as Strings
-// does. An empty v gives nothing.
+// by ParseClaims in Claims.Selected) or, with a path, of the member at path
+// inside it (path[0] a member of v, path[1] a member of that object...).
+// An array of strings gives its elements; a string is read as form says; an
+// empty v, or a member absent on the way, gives nothing. Anything else on
+// the path (an object member that is not an object, a value of another
+// type) is a *TypeError: a claim the profile reads is never silently
+// ignored.
 func ValueStrings(v string, path []string, form StringForm, dst []string) ([]string, error) {
 	if v == "" {
 		return dst, nil
