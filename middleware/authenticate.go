@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/apiguard/apiguard/auditlog"
-	"github.com/apiguard/apiguard/middleware/jose"
 )
 
 // Authenticator is the Bearer authentication middleware and the token gate
@@ -17,14 +16,11 @@ import (
 // with New; it is safe for concurrent use.
 type Authenticator struct {
 	// The gate.
-	keys       jose.KeySource
-	remote     *jose.RemoteJWKS // created from Config.JWKSURL, closed by Close
-	algs       []string
-	issuer     string
-	audience   string
+	one        *trusted            // the shorthand's issuer; nil with Issuers or IssuerResolver
+	issuers    map[string]*trusted // Config.Issuers by iss
+	resolver   *resolver           // Config.IssuerResolver, nil when unset
 	leeway     time.Duration
 	maxAge     time.Duration
-	anyTyp     bool
 	critical   []string
 	revocation RevocationList
 	cache      *cache
@@ -115,14 +111,12 @@ func (a *Authenticator) Handler(next http.Handler) http.Handler {
 	})
 }
 
-// Close stops the remote JWKS client the Authenticator created from
-// Config.JWKSURL, and does nothing otherwise (a key source passed as
-// Config.Keys is the caller's to close). It is safe to call more than once.
+// Close stops the remote clients the Authenticator created (from JWKSURL
+// and Discovery, of every issuer, resolved ones included), and does nothing
+// otherwise (a key source passed as Keys is the caller's to close). It is
+// safe to call more than once.
 func (a *Authenticator) Close() error {
-	if a.remote != nil {
-		return a.remote.Close()
-	}
-	return nil
+	return a.closeIssuers()
 }
 
 func (a *Authenticator) refuse(w http.ResponseWriter, r *http.Request, token string, e *Error) {

@@ -32,7 +32,8 @@ type Claims struct {
 	Roles     []string // the "roles" claim, an array of strings
 	Scopes    []string // the "scope" claim, a space-separated string or an array
 
-	raw string // the claims set JSON, strictly validated
+	raw     string   // the claims set JSON, strictly validated
+	trusted *trusted // the issuer whose keys and rules verified the token
 
 	// Inline capacity so a typical token decodes into one allocation.
 	audBuf   [2]string

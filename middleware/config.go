@@ -34,14 +34,17 @@ type FailureCounter interface {
 	TokenFailed(r *http.Request)
 }
 
-// Config configures an Authenticator. Issuer, Audience and exactly one key
-// source (Keys, JWKS, JWKSURL or PEM) are required; every other zero field
-// means its documented default.
+// Config configures an Authenticator. One issuer is configured with the
+// shorthand at the top (Issuer, Audience, exactly one key source among Keys,
+// JWKS, JWKSURL, PEM and Discovery, and optionally Profile and Algorithms);
+// several with Issuers and/or IssuerResolver, and then none of the
+// shorthand fields may be set. Every other zero field means its documented
+// default.
 type Config struct {
 	// Keys resolves the verification key from the header's kid and alg: a
 	// *jose.StaticKeys, a *jose.RemoteJWKS, a *token.Issuer, a
-	// jose.MultiKeySource of several... Exactly one of Keys, JWKS, JWKSURL
-	// and PEM must be set.
+	// jose.MultiKeySource of several... Exactly one of Keys, JWKS, JWKSURL,
+	// PEM and Discovery must be set.
 	Keys jose.KeySource
 	// JWKS is a JWK Set document; every key in it must parse
 	// (jose.ParseJWKS), and must carry its alg.
@@ -57,6 +60,48 @@ type Config struct {
 	// (jose.DefaultAlg: RS256 for RSA, ES256/384/512 by curve, EdDSA for
 	// Ed25519) under its thumbprint as kid (jose.ParsePEM).
 	PEM []byte
+	// Discovery finds the keys from Issuer alone: Issuer's OpenID Connect
+	// Discovery document (or, when that answers 404, its RFC 8414 metadata),
+	// whose issuer must equal Issuer, gives the jwks_uri, which becomes a
+	// remote JWK Set (jose.NewDiscoveredJWKS). Issuer must be https, or http
+	// on a loopback host. New does not wait for the network: until the keys
+	// arrive (the provider down at start, or later with no key held) tokens
+	// are answered 503 with Retry-After, never 401. The document is asked
+	// for again every minute (answered from its cache while fresh), and a new
+	// jwks_uri replaces the key set. Call Close to stop it.
+	Discovery bool
+	// Profile says what the issuer's access tokens look like (accepted typ,
+	// audience claim, where roles and scopes are, size cap): one of the
+	// ready-made ProfileAuth0(), ProfileEntraID(), ProfileOkta(),
+	// ProfileKeycloak(client), ProfileCognito(), ProfileGoogle(), or your
+	// own. Default nil: ProfileRFC9068().
+	Profile *Profile
+
+	// Issuers lists the trusted issuers, each with its own keys, audiences,
+	// profile and algorithms. A token is verified only with the keys of the
+	// issuer its iss names (read, strictly, before any key lookup); an iss
+	// that is none of them (nor resolved by IssuerResolver) is refused with
+	// 401 iss_unknown, without any key lookup or network request. Default
+	// none.
+	Issuers []TrustedIssuer
+	// IssuerResolver, when set, is asked about an iss that is not in
+	// Issuers: it returns the TrustedIssuer (whose Issuer must equal iss),
+	// nil for an issuer not trusted, or an error (answered 503, not cached).
+	// Answers are cached, trusted or not, in an LRU of ResolverCacheSize
+	// entries, and calls are limited to ResolverRate per second for all
+	// issuers together, so that tokens naming made-up issuers cost at most
+	// that many calls: past it they are refused as unknown without a call.
+	// An iss longer than MaxIssuerLength is never resolved. It runs on the
+	// request path and must be quick: decide from the iss (a tenant-id
+	// pattern, a table) and return a TrustedIssuer with Discovery, which
+	// fetches nothing before its first token. Default none.
+	IssuerResolver func(ctx context.Context, iss string) (*TrustedIssuer, error)
+	// ResolverCacheSize caps the resolver's cache. Zero means
+	// DefaultResolverCacheSize (1,000).
+	ResolverCacheSize int
+	// ResolverRate is the most resolver calls per second (and their burst).
+	// Zero means DefaultResolverRate (10).
+	ResolverRate int
 
 	// Algorithms is the allowlist of header algs, for example
 	// []string{jose.RS256}. "none" in any case is a configuration error.
@@ -67,9 +112,11 @@ type Config struct {
 	// its one algorithm and the header's alg must equal it, so the list only
 	// keeps HMAC out. Set it to accept HS* from such a source.
 	Algorithms []string
-	// Issuer is the exact iss required. Required.
+	// Issuer is the exact iss required. Required with the shorthand.
 	Issuer string
-	// Audience must be the aud string or one of the aud array. Required.
+	// Audience must be the aud string or one of the aud array (or, where
+	// the profile says so, the profile's audience claim). Required with the
+	// shorthand.
 	Audience string
 	// Leeway is the clock skew allowed on exp, nbf and iat. Zero means
 	// DefaultLeeway (30 s); use time.Nanosecond for practically none.
@@ -77,8 +124,9 @@ type Config struct {
 	// MaxAge, when positive, requires iat and refuses tokens issued more than
 	// MaxAge ago, whatever exp says. Default zero: no limit.
 	MaxAge time.Duration
-	// AllowAnyTyp turns off the RFC 9068 profile check. By default (false)
-	// the header's typ must be "at+jwt" or "application/at+jwt" (any case).
+	// AllowAnyTyp turns off the typ check of every issuer's profile. By
+	// default (false) the header's typ must be one the profile accepts: for
+	// ProfileRFC9068, "at+jwt" or "application/at+jwt" (any case).
 	AllowAnyTyp bool
 	// Critical lists the header extensions (crit names) the application
 	// understands. Default none: any token with crit is refused.
@@ -94,7 +142,12 @@ type Config struct {
 	// iat+MaxAge). Zero means DefaultCacheTTL (5 min).
 	CacheTTL time.Duration
 	// MaxTokenSize is the largest token accepted, in bytes, checked before
-	// anything else. Zero means DefaultMaxTokenSize (8 KiB).
+	// anything else, for every issuer. Zero means each issuer's profile's
+	// cap (DefaultMaxTokenSize, 8 KiB, unless the profile says more, as
+	// ProfileEntraID does): the largest of them is checked first, then, once
+	// iss is read, the issuer's own. A resolved issuer's tokens are bounded
+	// by that first check too: with IssuerResolver for Entra tenants, set
+	// MaxTokenSize to DefaultEntraMaxTokenSize.
 	MaxTokenSize int
 	// Validators run last, on cache misses only, in order; the first error
 	// refuses the token with ReasonValidator (the error goes to Error.Err,
@@ -137,7 +190,9 @@ type Config struct {
 	Failures FailureCounter
 	// Audit records auditlog.TokenRejected for every refusal of presented
 	// credentials, and auditlog.SecurityThreat as well when Reason.Threat();
-	// with JWKSURL it also receives the remote set's fetch failures. Default:
+	// with JWKSURL or Discovery it also receives the remote set's fetch
+	// failures, and with Discovery failed discoveries
+	// (jose.AuditDiscoveryFailed). Default:
 	// nothing recorded.
 	Audit *auditlog.Logger
 }
@@ -163,16 +218,13 @@ func MustNew(cfg Config) *Authenticator {
 // New validates cfg and returns an Authenticator. Every bad field is an
 // error naming it ("apiguard: Config.Issuer is empty"). With JWKSURL, New
 // fetches the set once (a failed fetch is not an error: tokens are answered
-// 503 until a fetch succeeds); call Close when done with the Authenticator.
+// 503 until a fetch succeeds); with Discovery it fetches nothing and returns
+// at once. Call Close when done with the Authenticator.
 func New(cfg Config) (*Authenticator, error) {
 	a := &Authenticator{
-		issuer:     cfg.Issuer,
-		audience:   cfg.Audience,
 		leeway:     cfg.Leeway,
 		maxAge:     cfg.MaxAge,
-		anyTyp:     cfg.AllowAnyTyp,
 		revocation: cfg.Revocation,
-		maxSize:    cfg.MaxTokenSize,
 		now:        cfg.Now,
 		realm:      cfg.Realm,
 		optional:   cfg.Optional,
@@ -185,7 +237,7 @@ func New(cfg Config) (*Authenticator, error) {
 	if err := a.checkConfig(&cfg); err != nil {
 		return nil, err
 	}
-	if err := a.setKeys(&cfg); err != nil {
+	if err := a.setIssuers(&cfg); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -194,12 +246,6 @@ func New(cfg Config) (*Authenticator, error) {
 // checkConfig validates and defaults everything of cfg but the key source
 // and the algorithms.
 func (a *Authenticator) checkConfig(cfg *Config) error {
-	if cfg.Issuer == "" {
-		return errors.New("apiguard: Config.Issuer is empty")
-	}
-	if cfg.Audience == "" {
-		return errors.New("apiguard: Config.Audience is empty")
-	}
 	switch {
 	case cfg.Leeway < 0:
 		return fmt.Errorf("apiguard: Config.Leeway is negative (%v)", cfg.Leeway)
@@ -218,8 +264,6 @@ func (a *Authenticator) checkConfig(cfg *Config) error {
 	switch {
 	case cfg.MaxTokenSize < 0:
 		return fmt.Errorf("apiguard: Config.MaxTokenSize is negative (%d)", cfg.MaxTokenSize)
-	case cfg.MaxTokenSize == 0:
-		a.maxSize = DefaultMaxTokenSize
 	case cfg.MaxTokenSize > strictjson.MaxSize:
 		return fmt.Errorf("apiguard: Config.MaxTokenSize %d is above %d", cfg.MaxTokenSize, strictjson.MaxSize)
 	}
@@ -286,87 +330,13 @@ func (a *Authenticator) checkConfig(cfg *Config) error {
 	return nil
 }
 
-// setKeys builds the key source from the one of Keys, JWKS, JWKSURL and PEM
-// that is set, then the algorithm allowlist. It runs last, so that a bad
-// field elsewhere never starts a remote client.
-func (a *Authenticator) setKeys(cfg *Config) error {
-	var set []string
-	for _, f := range []struct {
-		name string
-		set  bool
-	}{
-		{"Keys", cfg.Keys != nil}, {"JWKS", cfg.JWKS != nil}, {"JWKSURL", cfg.JWKSURL != ""}, {"PEM", cfg.PEM != nil},
-	} {
-		if f.set {
-			set = append(set, "Config."+f.name)
-		}
-	}
-	switch len(set) {
-	case 0:
-		return errors.New("apiguard: no key source: set one of Config.Keys, Config.JWKS, Config.JWKSURL or Config.PEM")
-	case 1:
-	default:
-		return fmt.Errorf("apiguard: %s are all set: set exactly one key source", strings.Join(set, ", "))
-	}
-	// listed holds the source's keys when they are known now (unlisted is
-	// false), so that the default allowlist can be their algorithms.
-	var listed []*jose.Key
-	unlisted := false
-	switch {
-	case cfg.Keys != nil:
-		a.keys = cfg.Keys
-		s, ok := cfg.Keys.(*jose.StaticKeys)
-		switch {
-		case ok && s == nil:
-			return errors.New("apiguard: Config.Keys is a nil *jose.StaticKeys")
-		case ok:
-			listed = s.Keys()
-		default:
-			unlisted = true
-		}
-	case cfg.JWKSURL != "":
-		unlisted = true
-	case cfg.JWKS != nil:
-		keys, err := jose.ParseJWKS(cfg.JWKS)
-		if err != nil {
-			return fmt.Errorf("apiguard: Config.JWKS: %w", err)
-		}
-		if a.keys, err = jose.NewStaticKeys(keys...); err != nil {
-			return fmt.Errorf("apiguard: Config.JWKS: %w", err)
-		}
-		listed = keys
-	case cfg.PEM != nil:
-		keys, err := jose.ParsePEM(cfg.PEM, "")
-		if err != nil {
-			return fmt.Errorf("apiguard: Config.PEM: %w", err)
-		}
-		if a.keys, err = jose.NewStaticKeys(keys...); err != nil {
-			return fmt.Errorf("apiguard: Config.PEM: %w", err)
-		}
-		listed = keys
-	}
-	if err := a.setAlgorithms(cfg.Algorithms, listed, unlisted); err != nil {
-		return err
-	}
-	if cfg.JWKSURL != "" {
-		// Last: nothing after it can fail, so the client never leaks.
-		r, err := jose.NewRemoteJWKS(context.Background(), jose.RemoteJWKSConfig{URL: cfg.JWKSURL, Audit: cfg.Audit, Algorithms: cfg.Algorithms})
-		if err != nil {
-			return fmt.Errorf("apiguard: Config.JWKSURL %q: %w", redactURL(cfg.JWKSURL), err)
-		}
-		a.keys, a.remote = r, r
-	}
-	return nil
-}
-
-// setAlgorithms checks the configured allowlist, or takes the default: the
+// algorithms checks the configured allowlist, or takes the default: the
 // algorithms of listed, or the asymmetric ones for a source that does not
-// list its keys (unlisted).
-func (a *Authenticator) setAlgorithms(algs []string, listed []*jose.Key, unlisted bool) error {
+// list its keys (unlisted). field names the configuration in errors.
+func algorithms(algs []string, listed []*jose.Key, unlisted bool, field string) ([]string, error) {
 	if len(algs) == 0 {
 		if unlisted {
-			a.algs = append([]string(nil), asymmetricAlgs...)
-			return nil
+			return append([]string(nil), asymmetricAlgs...), nil
 		}
 		// The keys' algorithms, in a fixed order (a StaticKeys lists its
 		// keys in map order).
@@ -379,29 +349,126 @@ func (a *Authenticator) setAlgorithms(algs []string, listed []*jose.Key, unliste
 			}
 		}
 		if len(algs) == 0 {
-			return errors.New("apiguard: Config.Algorithms is empty and Config.Keys holds no key to take them from")
+			return nil, fmt.Errorf("apiguard: %[1]s.Algorithms is empty and %[1]s.Keys holds no key to take them from", field)
 		}
 	}
+	var out []string
 	for _, alg := range algs {
 		if strings.EqualFold(strings.TrimSpace(alg), "none") {
-			return fmt.Errorf("apiguard: Config.Algorithms contains %q: unsigned tokens are never accepted", alg)
+			return nil, fmt.Errorf("apiguard: %s.Algorithms contains %q: unsigned tokens are never accepted", field, alg)
 		}
 		known := false
 		for _, k := range knownAlgs {
 			known = known || alg == k
 		}
 		if !known {
-			return fmt.Errorf("apiguard: Config.Algorithms contains unknown algorithm %q", alg)
+			return nil, fmt.Errorf("apiguard: %s.Algorithms contains unknown algorithm %q", field, alg)
 		}
 		dup := false
-		for _, have := range a.algs {
+		for _, have := range out {
 			dup = dup || have == alg
 		}
 		if !dup {
-			a.algs = append(a.algs, alg)
+			out = append(out, alg)
 		}
 	}
+	return out, nil
+}
+
+// setIssuers builds the trusted issuers: the one of the shorthand (Issuer,
+// Audience and a key source at the top of Config), or Config.Issuers and
+// Config.IssuerResolver; then the size ceiling. It runs last, so that a bad
+// field elsewhere never starts a remote client.
+func (a *Authenticator) setIssuers(cfg *Config) error {
+	env := issuerEnv{anyTyp: cfg.AllowAnyTyp, maxSize: cfg.MaxTokenSize, audit: cfg.Audit, now: a.now}
+	multi := len(cfg.Issuers) > 0 || cfg.IssuerResolver != nil
+	if !multi {
+		if cfg.ResolverCacheSize != 0 || cfg.ResolverRate != 0 {
+			return errors.New("apiguard: Config.ResolverCacheSize and Config.ResolverRate need Config.IssuerResolver")
+		}
+		t, err := buildIssuer(&TrustedIssuer{
+			Issuer: cfg.Issuer, Audience: cfg.Audience,
+			Keys: cfg.Keys, JWKS: cfg.JWKS, JWKSURL: cfg.JWKSURL, PEM: cfg.PEM, Discovery: cfg.Discovery,
+			Profile: cfg.Profile, Algorithms: cfg.Algorithms,
+		}, "Config", env)
+		if err != nil {
+			return err
+		}
+		a.one = t
+		a.maxSize = t.maxSize
+		return nil
+	}
+	var short []string
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{
+		{"Issuer", cfg.Issuer != ""}, {"Audience", cfg.Audience != ""}, {"Keys", cfg.Keys != nil}, {"JWKS", cfg.JWKS != nil},
+		{"JWKSURL", cfg.JWKSURL != ""}, {"PEM", cfg.PEM != nil}, {"Discovery", cfg.Discovery}, {"Profile", cfg.Profile != nil},
+		{"Algorithms", len(cfg.Algorithms) > 0},
+	} {
+		if f.set {
+			short = append(short, "Config."+f.name)
+		}
+	}
+	if len(short) > 0 {
+		return fmt.Errorf("apiguard: %s set beside Config.Issuers or Config.IssuerResolver: use one style (set them in each TrustedIssuer)", strings.Join(short, ", "))
+	}
+	switch {
+	case cfg.ResolverCacheSize < 0:
+		return fmt.Errorf("apiguard: Config.ResolverCacheSize is negative (%d)", cfg.ResolverCacheSize)
+	case cfg.ResolverRate < 0:
+		return fmt.Errorf("apiguard: Config.ResolverRate is negative (%d)", cfg.ResolverRate)
+	case cfg.IssuerResolver == nil && (cfg.ResolverCacheSize != 0 || cfg.ResolverRate != 0):
+		return errors.New("apiguard: Config.ResolverCacheSize and Config.ResolverRate need Config.IssuerResolver")
+	}
+	a.issuers = make(map[string]*trusted, len(cfg.Issuers))
+	a.maxSize = cfg.MaxTokenSize
+	for i := range cfg.Issuers {
+		field := fmt.Sprintf("Config.Issuers[%d]", i)
+		if _, dup := a.issuers[cfg.Issuers[i].Issuer]; dup {
+			a.closeIssuers()
+			return fmt.Errorf("apiguard: %s.Issuer %q is already configured", field, cfg.Issuers[i].Issuer)
+		}
+		t, err := buildIssuer(&cfg.Issuers[i], field, env)
+		if err != nil {
+			a.closeIssuers()
+			return err
+		}
+		a.issuers[t.name] = t
+		if cfg.MaxTokenSize == 0 && t.maxSize > a.maxSize {
+			a.maxSize = t.maxSize
+		}
+	}
+	if a.maxSize == 0 {
+		a.maxSize = DefaultMaxTokenSize
+	}
+	if cfg.IssuerResolver != nil {
+		size, rate := cfg.ResolverCacheSize, cfg.ResolverRate
+		if size == 0 {
+			size = DefaultResolverCacheSize
+		}
+		if rate == 0 {
+			rate = DefaultResolverRate
+		}
+		a.resolver = newResolver(cfg.IssuerResolver, size, rate, env)
+	}
 	return nil
+}
+
+// closeIssuers stops the remote clients of every issuer built so far.
+func (a *Authenticator) closeIssuers() error {
+	var err error
+	if a.one != nil {
+		err = a.one.close()
+	}
+	for _, t := range a.issuers {
+		err = errors.Join(err, t.close())
+	}
+	if a.resolver != nil {
+		err = errors.Join(err, a.resolver.close())
+	}
+	return err
 }
 
 // redactURL returns raw without its userinfo and query, which may carry

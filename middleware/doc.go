@@ -38,18 +38,36 @@
 //  3. Header: one strict JSON object (UTF-8, no duplicate names, nothing
 //     after it); alg present and in the allowlist, "none" never; jku, x5u,
 //     jwk, x5c refused as threats and never fetched or used; crit refused
-//     unless understood; typ at+jwt unless AllowAnyTyp; cty JWT refused.
-//  4. Key: jose.KeySource.LookupKey by kid and alg; the key's alg must
+//     unless understood; cty JWT refused. With several issuers, the
+//     payload's iss is read now (strictly, before any key lookup) and picks
+//     the trusted issuer; an unknown one is refused (ReasonIssUnknown). The
+//     issuer's algorithms and its profile's typ (at+jwt for ProfileRFC9068,
+//     the default) apply, unless AllowAnyTyp.
+//  4. Key: the issuer's jose.KeySource.LookupKey by kid and alg; the key's alg must
 //     equal the header's. A kid naming a key of another algorithm is the
 //     algorithm confusion attack (ReasonAlgMismatch). A key source that
 //     cannot answer (a remote set never fetched) is a 503, not a 401.
 //  5. Signature.
 //  6. Claims: strict JSON; exp required and a number; nbf, iat numbers;
-//     leeway; MaxAge; iss exact; aud contains Audience; sub non-empty; jti
-//     when revocation is on; Validators last.
+//     leeway; MaxAge; iss exact; aud contains Audience (or the profile's
+//     audience claim equals it); sub non-empty; jti when revocation is on;
+//     the profile's required claims; roles and scopes read where the
+//     profile says; Validators last.
 //  7. Revocation, on every request, validation-cache hits included; an
 //     unanswerable list fails closed (503).
 //  8. The claims go into a copy of the request's context.
+//
+// # Identity providers
+//
+// A Profile says where a provider puts things in its access tokens (typ,
+// audience, roles, scopes, size); ProfileAuth0, ProfileEntraID, ProfileOkta,
+// ProfileKeycloak, ProfileCognito and ProfileGoogle are ready-made. With
+// Discovery, the issuer alone yields the keys, without New waiting for the
+// network. Issuers lists several trusted issuers, and IssuerResolver admits
+// dynamic tenants through a bounded, rate-limited cache:
+//
+//	middleware.Config{Issuer: "https://login.microsoftonline.com/<tenant>/v2.0",
+//		Audience: "<api client id>", Discovery: true, Profile: middleware.ProfileEntraID()}
 //
 // Valid results are kept in a bounded validation cache keyed by the exact
 // token, for at most min(CacheTTL, exp, iat+MaxAge); a hit re-checks the

@@ -55,6 +55,7 @@ const (
 	ReasonIATMissing   Reason = "iat_missing"   // no iat while MaxAge is set
 	ReasonTooOld       Reason = "too_old"       // now - iat > MaxAge
 	ReasonIssMismatch  Reason = "iss_mismatch"  // iss is not Config.Issuer
+	ReasonIssUnknown   Reason = "iss_unknown"   // with several issuers: iss absent or names none of them (before any key lookup)
 	ReasonAudMismatch  Reason = "aud_mismatch"  // aud does not contain Config.Audience
 	ReasonSubMissing   Reason = "sub_missing"   // no sub, or an empty one
 	ReasonJTIMissing   Reason = "jti_missing"   // no jti while a revocation list is configured

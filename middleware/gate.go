@@ -57,12 +57,30 @@ func (a *Authenticator) verifyMiss(ctx context.Context, token string, now time.T
 	if err := strictjson.ParseHeader(parts.header, &h); err != nil {
 		return nil, jsonError(err, ReasonHeaderInvalid)
 	}
-	if e := a.checkHeader(&h); e != nil {
+
+	// Issuer: the shorthand's one, or the one the payload's iss names,
+	// read (strictly, the signature not yet checked) before any key lookup,
+	// so that a token is verified with its own issuer's keys only.
+	t := a.one
+	if t == nil {
+		if e := checkHeaderCommon(&h); e != nil {
+			return nil, e
+		}
+		var e *Error
+		if t, e = a.pickIssuer(ctx, parts.payload); e != nil {
+			e.KID = printable(h.Kid)
+			return nil, e
+		}
+		if len(token) > t.maxSize {
+			return nil, newError(ReasonTokenTooLarge, nil)
+		}
+	}
+	if e := a.checkHeader(&h, t); e != nil {
 		return nil, e
 	}
 
 	// Key.
-	key, e := a.lookupKey(ctx, h.Kid, h.Alg)
+	key, e := lookupKey(ctx, t, h.Kid, h.Alg)
 	if e != nil {
 		return nil, e
 	}
@@ -75,8 +93,14 @@ func (a *Authenticator) verifyMiss(ctx context.Context, token string, now time.T
 	}
 
 	// Claims.
-	c := &Claims{KID: h.Kid, Alg: h.Alg, raw: parts.payload}
-	sc := strictjson.Claims{Aud: c.audBuf[:0], Roles: c.roleBuf[:0], Scope: c.scopeBuf[:0]}
+	c := &Claims{KID: h.Kid, Alg: h.Alg, raw: parts.payload, trusted: t}
+	sc := strictjson.Claims{Aud: c.audBuf[:0], Roles: c.roleBuf[:0], Scope: c.scopeBuf[:0], NoRolesScope: !t.profile.standard}
+	if len(t.profile.names) > 0 {
+		// The members a profile reads, kept by the decoder's one pass. (An
+		// array on the stack would escape with sc and cost the default
+		// profile an allocation.)
+		sc.Select, sc.Selected = t.profile.names, make([]string, len(t.profile.names))
+	}
 	if err := strictjson.ParseClaims(parts.payload, &sc); err != nil {
 		var te *strictjson.TypeError
 		if errors.As(err, &te) && (te.Member == "exp" || te.Member == "nbf" || te.Member == "iat") {
@@ -102,7 +126,7 @@ func (a *Authenticator) verifyMiss(ctx context.Context, token string, now time.T
 	if len(c.Scopes) == 0 {
 		c.Scopes = nil
 	}
-	until, reason := a.checkClaims(c, &sc, now)
+	until, reason := a.checkClaims(c, &sc, now, t)
 	if reason != "" {
 		e := newError(reason, nil)
 		e.KID, e.JTI = key.ID(), printable(c.JTI)
@@ -138,7 +162,55 @@ func jsonError(err error, typeReason Reason) *Error {
 	return newError(ReasonBadJSON, err)
 }
 
-func (a *Authenticator) checkHeader(h *strictjson.Header) *Error {
+// checkHeaderCommon applies the header rules that do not depend on the
+// issuer, before the issuer of a token is looked for: a token without alg,
+// with alg none, with an embedded key or a nested token is refused as such
+// whatever iss it names.
+func checkHeaderCommon(h *strictjson.Header) *Error {
+	switch {
+	case h.Alg == "":
+		return newError(ReasonAlgMissing, nil)
+	case asciiEqualFold(strings.TrimSpace(h.Alg), "none"):
+		return newError(ReasonAlgNone, nil)
+	case h.HasJKU || h.HasX5U || h.HasJWK || h.HasX5C:
+		return newError(ReasonEmbeddedKey, nil)
+	case asciiEqualFold(h.Cty, "JWT") || asciiEqualFold(h.Cty, "application/jwt"):
+		return newError(ReasonNestedToken, nil)
+	}
+	return nil
+}
+
+// pickIssuer returns the trusted issuer the (unverified) payload's iss
+// names: a configured one, else the resolver's answer. An unknown iss is
+// refused before any key lookup.
+func (a *Authenticator) pickIssuer(ctx context.Context, payload string) (*trusted, *Error) {
+	iss, ok, err := strictjson.PeekString(payload, "iss")
+	if err != nil {
+		return nil, jsonError(err, ReasonClaimInvalid)
+	}
+	if !ok {
+		return nil, newError(ReasonIssUnknown, nil)
+	}
+	if t := a.issuers[iss]; t != nil {
+		return t, nil
+	}
+	if a.resolver == nil || len(iss) > MaxIssuerLength {
+		return nil, newError(ReasonIssUnknown, nil)
+	}
+	t, err := a.resolver.lookup(ctx, iss)
+	switch {
+	case errors.Is(err, errRateLimited):
+		return nil, newError(ReasonIssUnknown, err)
+	case err != nil:
+		return nil, newError(ReasonKeysUnavailable, err)
+	case t == nil:
+		return nil, newError(ReasonIssUnknown, nil)
+	}
+	return t, nil
+}
+
+// checkHeader applies the header rules with t's algorithms and profile.
+func (a *Authenticator) checkHeader(h *strictjson.Header, t *trusted) *Error {
 	if h.Alg == "" {
 		return newError(ReasonAlgMissing, nil)
 	}
@@ -146,7 +218,7 @@ func (a *Authenticator) checkHeader(h *strictjson.Header) *Error {
 		return newError(ReasonAlgNone, nil)
 	}
 	allowed := false
-	for _, alg := range a.algs {
+	for _, alg := range t.algs {
 		if alg == h.Alg {
 			allowed = true
 			break
@@ -172,7 +244,7 @@ func (a *Authenticator) checkHeader(h *strictjson.Header) *Error {
 			}
 		}
 	}
-	if !a.anyTyp && !asciiEqualFold(h.Typ, "at+jwt") && !asciiEqualFold(h.Typ, "application/at+jwt") {
+	if !t.profile.typOK(h.Typ) {
 		return newError(ReasonTypInvalid, nil)
 	}
 	if asciiEqualFold(h.Cty, "JWT") || asciiEqualFold(h.Cty, "application/jwt") {
@@ -181,25 +253,25 @@ func (a *Authenticator) checkHeader(h *strictjson.Header) *Error {
 	return nil
 }
 
-// lookupKey finds the key for the header's kid and alg.
-func (a *Authenticator) lookupKey(ctx context.Context, kid, alg string) (*jose.Key, *Error) {
+// lookupKey finds the key for the header's kid and alg among t's keys.
+func lookupKey(ctx context.Context, t *trusted, kid, alg string) (*jose.Key, *Error) {
 	if !kidOK(kid) {
 		// Too long or with control characters: no key source has such a kid,
 		// and a remote one must not be made to refresh for it.
 		return nil, newError(ReasonUnknownKID, nil)
 	}
-	key, err := a.keys.LookupKey(ctx, kid, alg)
+	key, err := t.keys.LookupKey(ctx, kid, alg)
 	switch {
 	case err == nil && key != nil:
 	case err == nil || errors.Is(err, jose.ErrKeyNotFound):
 		// Does kid name a key of another algorithm? Then this is the
 		// algorithm-confusion attack (HS256 "signed" with a public key),
 		// reported as a threat rather than as an unknown kid.
-		for _, other := range a.algs {
+		for _, other := range t.algs {
 			if other == alg {
 				continue
 			}
-			if k, err := a.keys.LookupKey(ctx, kid, other); err == nil && k != nil {
+			if k, err := t.keys.LookupKey(ctx, kid, other); err == nil && k != nil {
 				e := newError(ReasonAlgMismatch, nil)
 				e.KID = k.ID()
 				return nil, e
@@ -227,7 +299,7 @@ func (a *Authenticator) lookupKey(ctx context.Context, kid, alg string) (*jose.K
 
 // checkClaims applies the claim rules and returns how long a cache entry for
 // the token may live.
-func (a *Authenticator) checkClaims(c *Claims, sc *strictjson.Claims, now time.Time) (time.Time, Reason) {
+func (a *Authenticator) checkClaims(c *Claims, sc *strictjson.Claims, now time.Time, t *trusted) (time.Time, Reason) {
 	if !sc.Exp.Set {
 		return time.Time{}, ReasonExpMissing
 	}
@@ -252,18 +324,24 @@ func (a *Authenticator) checkClaims(c *Claims, sc *strictjson.Claims, now time.T
 			until = old
 		}
 	}
-	if c.Issuer != a.issuer {
+	if c.Issuer != t.name {
 		return time.Time{}, ReasonIssMismatch
 	}
-	aud := false
-	for _, x := range c.Audience {
-		if x == a.audience {
-			aud = true
-			break
+	if t.profile.audClaim == "" {
+		aud := false
+		for _, x := range c.Audience {
+			if contains(t.audiences, x) {
+				aud = true
+				break
+			}
+		}
+		if !aud {
+			return time.Time{}, ReasonAudMismatch
 		}
 	}
-	if !aud {
-		return time.Time{}, ReasonAudMismatch
+	// The profile's roles, scopes, audience claim and required claims.
+	if r := t.profile.extract(c, sc.Selected, t.audiences); r != "" {
+		return time.Time{}, r
 	}
 	if c.Subject == "" {
 		return time.Time{}, ReasonSubMissing

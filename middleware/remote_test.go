@@ -139,7 +139,7 @@ func TestConfigJWKSURL(t *testing.T) {
 	if err := a.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
 	}
-	if !a.remote.Ready() {
+	if !a.one.remote.Ready() {
 		t.Error("keys lost by Close")
 	}
 	// Closed: an unknown kid no longer makes it fetch.

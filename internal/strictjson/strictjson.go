@@ -41,6 +41,9 @@ var (
 	ErrNotObject = errors.New("strictjson: top level is not an object")
 	ErrTrailing  = errors.New("strictjson: data after the top-level object")
 	ErrType      = errors.New("strictjson: member of the wrong type")
+	// ErrSelect: Claims.Selected and Claims.Select differ in length (the
+	// caller's mistake, never the input's).
+	ErrSelect = errors.New("strictjson: Claims.Selected is not as long as Claims.Select")
 )
 
 // TypeError reports a registered member whose value has the wrong type. Member
@@ -158,6 +161,15 @@ type Claims struct {
 	Roles []string
 	// Scope is "scope", a space-separated string or an array of strings.
 	Scope []string
+	// NoRolesScope, set by the caller, leaves "roles" and "scope" undecoded
+	// (still validated, and still refused when duplicated), for callers that
+	// read them another way (Select, ValueStrings).
+	NoRolesScope bool
+	// Select, set by the caller, names top-level members other than iss,
+	// sub, jti, aud, exp, nbf and iat whose raw JSON text the decoder keeps
+	// in Selected (same length as Select, "" for an absent member), in the
+	// same pass: what a profile reads with ValueStrings and ValueString.
+	Select, Selected []string
 }
 
 // maxDate bounds decoded dates (about 31.7 million years) so that any
@@ -172,6 +184,10 @@ func ParseClaims(s string, c *Claims) error {
 		return err
 	}
 	c.Aud, c.Roles, c.Scope = c.Aud[:0], c.Roles[:0], c.Scope[:0]
+	if len(c.Selected) != len(c.Select) {
+		return ErrSelect
+	}
+	clear(c.Selected)
 	var names nameSet // names other than the registered ones below
 	var seen uint16   // registered names seen, one bit each
 	for more := d.firstMember(); more; {
@@ -207,9 +223,15 @@ func ParseClaims(s string, c *Claims) error {
 		case 1 << 6: // iat
 			c.Iat, err = d.date(name)
 		case 1 << 7: // roles
-			c.Roles, err = d.stringArray(name, c.Roles, true)
+			if c.NoRolesScope {
+				err = d.selectValue(c, name)
+			} else {
+				c.Roles, err = d.stringArray(name, c.Roles, true)
+			}
 		case 1 << 8: // scope
-			if d.peek() == '"' {
+			if c.NoRolesScope {
+				err = d.selectValue(c, name)
+			} else if d.peek() == '"' {
 				var sc string
 				sc, err = d.stringMember(name)
 				c.Scope = appendFields(c.Scope, sc)
@@ -217,7 +239,7 @@ func ParseClaims(s string, c *Claims) error {
 				c.Scope, err = d.stringArray(name, c.Scope, true)
 			}
 		default:
-			err = d.skipValue(1)
+			err = d.selectValue(c, name)
 		}
 		if err != nil {
 			return err
@@ -227,6 +249,26 @@ func ParseClaims(s string, c *Claims) error {
 		}
 	}
 	return d.end()
+}
+
+// selectValue skips the value of member name, keeping its raw text in
+// c.Selected when c.Select names it.
+func (d *decoder) selectValue(c *Claims, name string) error {
+	if len(c.Select) == 0 {
+		return d.skipValue(1)
+	}
+	d.skipWS()
+	start := d.i
+	if err := d.skipValue(1); err != nil {
+		return err
+	}
+	for i, n := range c.Select {
+		if n == name {
+			c.Selected[i] = d.s[start:d.i]
+			break
+		}
+	}
+	return nil
 }
 
 // Member returns the raw JSON text of the top-level member name of the
