@@ -36,6 +36,9 @@ type config struct {
 	MetricsAddr    string
 	ClientSecret   string
 	TokenCache     int
+	OIDCIssuer     string
+	OIDCAudience   string
+	OIDCProfile    string
 }
 
 // envPrefix is prepended to a flag's name, upper-cased with dashes as
@@ -80,6 +83,9 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (*c
 	fs.StringVar(&c.RedirectAddr, "redirect-addr", "", "a plain-HTTP listener answering every request with a 301 to the HTTPS address")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics on this address; empty: off")
 	fs.IntVar(&c.TokenCache, "token-cache", 100000, "entries of the token validation cache; 0 turns it off")
+	fs.StringVar(&c.OIDCIssuer, "oidc-issuer", "", "also trust this OpenID Connect provider's access tokens, its keys found through its discovery document")
+	fs.StringVar(&c.OIDCAudience, "oidc-audience", "", "the audience required of -oidc-issuer's tokens (required with it)")
+	fs.StringVar(&c.OIDCProfile, "oidc-profile", "rfc9068", "what -oidc-issuer's tokens look like: "+strings.Join(profileNames, ", ")+" (keycloak:<client> names the client whose roles count)")
 	fs.StringVar(&c.ClientSecret, "client-secret", "", "HMAC secret for client keys (>= 32 bytes); empty: with -redis, one shared through Redis by every instance, else random per process")
 
 	if err := fs.Parse(args); err != nil {
@@ -138,6 +144,19 @@ func (c *config) validate() error {
 	}
 	if c.TokenCache < 0 || c.TokenCache > 10_000_000 {
 		return fmt.Errorf("-token-cache must be between 0 and 10000000, got %d", c.TokenCache)
+	}
+	if c.OIDCIssuer != "" {
+		if c.OIDCIssuer == c.Issuer {
+			return fmt.Errorf("-oidc-issuer %q is the example's own -issuer", c.OIDCIssuer)
+		}
+		if c.OIDCAudience == "" {
+			return errors.New("-oidc-issuer needs -oidc-audience: the audience its tokens must carry")
+		}
+		if _, err := profileByName(c.OIDCProfile); err != nil {
+			return err
+		}
+	} else if c.OIDCAudience != "" {
+		return errors.New("-oidc-audience is set without -oidc-issuer")
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("-tls-cert and -tls-key go together")

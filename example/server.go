@@ -213,19 +213,37 @@ func newApp(ctx context.Context, cfg *config, logw io.Writer) (*app, error) {
 		return nil, fmt.Errorf("-login-attempts: %w", err)
 	}
 
-	// The issuer's own algorithms and those a -jwks-url key may have; the
-	// key's own alg must equal the header's in any case.
-	a.auth, err = middleware.New(middleware.Config{
-		Keys: keys, Algorithms: []string{jose.RS256, jose.PS256, jose.ES256, jose.EdDSA},
-		Issuer: cfg.Issuer, Audience: cfg.Audience,
+	authCfg := middleware.Config{
 		Leeway: cfg.Leeway, MaxAge: cfg.MaxAge, Revocation: a.revocations,
 		CacheSize: cacheSize(cfg.TokenCache),
 		Realm:     realm, Audit: a.audit,
 		Failures: a.guard, // invalid tokens count towards the lockout
-	})
-	if err != nil {
+	}
+	// The issuer's own algorithms and those a -jwks-url key may have; the
+	// key's own alg must equal the header's in any case.
+	own := middleware.TrustedIssuer{
+		Issuer: cfg.Issuer, Audience: cfg.Audience,
+		Keys: keys, Algorithms: []string{jose.RS256, jose.PS256, jose.ES256, jose.EdDSA},
+	}
+	if cfg.OIDCIssuer == "" {
+		authCfg.Issuer, authCfg.Audience, authCfg.Keys, authCfg.Algorithms = own.Issuer, own.Audience, own.Keys, own.Algorithms
+	} else {
+		// An external provider beside the example's own issuer: a token is
+		// verified with the keys of the issuer it names only, the
+		// provider's found through its discovery document in the
+		// background (its tokens get 503 until they arrive).
+		profile, err := profileByName(cfg.OIDCProfile)
+		if err != nil {
+			return nil, err
+		}
+		authCfg.Issuers = []middleware.TrustedIssuer{own, {
+			Issuer: cfg.OIDCIssuer, Audience: cfg.OIDCAudience, Discovery: true, Profile: profile,
+		}}
+	}
+	if a.auth, err = middleware.New(authCfg); err != nil {
 		return nil, err
 	}
+	a.closers = append(a.closers, func() { a.auth.Close() })
 	ok = true
 	return a, nil
 }
