@@ -11,7 +11,10 @@
 // route without a token answers 401 with a Bearer challenge. Blocks must also
 // be gofmt-formatted. (go vet cannot run on a package that exists only in an
 // overlay, so the build runs with -vet=off; the compiler still checks it all.) A block's
-// comment `// readme:protected /path` names its protected route. A block runs
+// comment `// readme:protected /path` names its protected route. A block that
+// is a middleware.Config literal alone (the identity-provider section) is
+// compiled inside a function returning it, and middleware.New must accept it
+// (without waiting on the network). A block runs
 // in a folder of its own holding what a reader would have at hand: an
 // identity provider's public key as idp-public.pem and as jwks.json.
 package readmetest
@@ -116,6 +119,47 @@ func TestBlockRuns(t *testing.T) {
 }
 `
 
+// configProgram wraps a block that is a middleware.Config literal (the
+// identity-provider section): the literal must compile, and New must accept
+// it without waiting on the network (Discovery fetches in the background).
+const configProgram = `package main
+
+import (
+	"context"
+	"regexp"
+
+	"github.com/apiguard/apiguard/middleware"
+)
+
+var (
+	_ = context.Background
+	_ = regexp.MustCompile
+)
+
+func config() middleware.Config {
+	return CONFIG
+}
+
+func main() {}
+`
+
+const configTest = `package main
+
+import (
+	"testing"
+
+	"github.com/apiguard/apiguard/middleware"
+)
+
+func TestConfigAccepted(t *testing.T) {
+	a, err := middleware.New(config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+}
+`
+
 func TestReadmeBlocksCompileAndRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds every README block; skipped with -short")
@@ -131,26 +175,34 @@ func TestReadmeBlocksCompileAndRun(t *testing.T) {
 	tmp := t.TempDir()
 	for i, b := range blocks {
 		t.Run(fmt.Sprintf("README.md:%d", b.line), func(t *testing.T) {
-			if !strings.HasPrefix(b.code, "package main") {
-				t.Fatalf("block does not start with `package main`: every block is a whole program")
-			}
-			if !strings.Contains(b.code, "http.ListenAndServe(") {
-				t.Fatalf("block does not end in http.ListenAndServe")
-			}
 			if formatted, err := format.Source([]byte(b.code)); err != nil || string(formatted) != b.code {
 				t.Fatalf("block is not gofmt-formatted (err %v)", err)
-			}
-			m := protectedRe.FindStringSubmatch(b.code)
-			if m == nil {
-				t.Fatalf("block has no `// readme:protected /path` comment naming its protected route")
 			}
 			// The package's files, placed by the overlay in a folder of this
 			// module that does not exist on disk.
 			pkg := filepath.Join(root, "internal", "readmetest", fmt.Sprintf("block%d", i))
-			files := map[string]string{
-				"main.go":     strings.Replace(b.code, "http.ListenAndServe(", "serve(", 1),
-				"shim.go":     shim,
-				"run_test.go": strings.ReplaceAll(runTest, "PROTECTED", fmt.Sprintf("%q", m[1])),
+			var files map[string]string
+			switch {
+			case strings.HasPrefix(b.code, "package main"):
+				if !strings.Contains(b.code, "http.ListenAndServe(") {
+					t.Fatalf("block does not end in http.ListenAndServe")
+				}
+				m := protectedRe.FindStringSubmatch(b.code)
+				if m == nil {
+					t.Fatalf("block has no `// readme:protected /path` comment naming its protected route")
+				}
+				files = map[string]string{
+					"main.go":     strings.Replace(b.code, "http.ListenAndServe(", "serve(", 1),
+					"shim.go":     shim,
+					"run_test.go": strings.ReplaceAll(runTest, "PROTECTED", fmt.Sprintf("%q", m[1])),
+				}
+			case strings.HasPrefix(b.code, "middleware.Config{"):
+				files = map[string]string{
+					"main.go":     strings.Replace(configProgram, "CONFIG", b.code, 1),
+					"run_test.go": configTest,
+				}
+			default:
+				t.Fatalf("block is neither a whole program (`package main`) nor a `middleware.Config{...}` literal")
 			}
 			overlay := map[string]map[string]string{"Replace": {}}
 			for name, src := range files {
