@@ -1,0 +1,142 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/apiguard/apiguard/internal/breaker/breakertest"
+	"github.com/apiguard/apiguard/internal/redistest"
+	"github.com/apiguard/apiguard/ratelimit"
+	"github.com/redis/go-redis/v9"
+)
+
+// refusedCalls is how many calls each test makes while Redis is down.
+const refusedCalls = 50
+
+// While Redis is down and the breaker open, every store call fails with
+// ErrCircuitOpen without a single dial; a probe after the restart closes it
+// and calls succeed again. Without the breaker (Disabled) the same calls
+// dial, which is what makes them slow: this row proves the count measures.
+func TestBreaker(t *testing.T) {
+	lim := ratelimit.Limit{Rate: 100, Period: time.Hour}
+	lock := ratelimit.Lockout{Base: time.Minute, Max: time.Hour, Memory: time.Hour}
+	ops := []struct {
+		name string
+		run  func(ctx context.Context, l *LimiterStore, g *GuardStore) error
+	}{
+		{"limiter Allow", func(ctx context.Context, l *LimiterStore, _ *GuardStore) error {
+			_, err := l.Allow(ctx, testKey(1), lim, t0, 1)
+			return err
+		}},
+		{"guard Fail", func(ctx context.Context, _ *LimiterStore, g *GuardStore) error {
+			_, err := g.Fail(ctx, testKey(2), lim, lock, t0)
+			return err
+		}},
+		{"guard Locked", func(ctx context.Context, _ *LimiterStore, g *GuardStore) error {
+			_, err := g.Locked(ctx, testKey(3), t0)
+			return err
+		}},
+		{"guard Reset", func(ctx context.Context, _ *LimiterStore, g *GuardStore) error {
+			return g.Reset(ctx, testKey(4))
+		}},
+	}
+	for _, op := range ops {
+		for _, disabled := range []bool{false, true} {
+			name := op.name + map[bool]string{false: "/breaker", true: "/no breaker"}[disabled]
+			t.Run(name, func(t *testing.T) {
+				s := redistest.Start(t)
+				ctx := redistest.Context(t, 30*time.Second)
+				var dials breakertest.Dials
+				drv := breakertest.NewDriver()
+				c := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1, Dialer: dials.Dialer})
+				t.Cleanup(func() { _ = c.Close() })
+				o := Options{Prefix: "test", Breaker: BreakerOptions{Disabled: disabled, After: drv.After, OnChange: drv.OnChange}}
+				l, err := NewLimiterStore(c, o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				g, err := NewGuardStore(c, o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := op.run(ctx, l, g); err != nil {
+					t.Fatalf("Redis up: %v", err)
+				}
+				s.Stop()
+				if disabled {
+					before := dials.N()
+					for range 5 {
+						if err := op.run(ctx, l, g); err == nil || errors.Is(err, ErrCircuitOpen) {
+							t.Fatalf("Redis down, no breaker: %v", err)
+						}
+					}
+					if dials.N() == before {
+						t.Fatal("calls without a breaker did not dial: the count measures nothing")
+					}
+					return
+				}
+				// the failures that open it (Threshold, 3); each store has its own
+				opened := false
+				for i := 0; i < 10 && !opened; i++ {
+					if err := op.run(ctx, l, g); err == nil {
+						t.Fatal("Redis down: a call succeeded")
+					}
+					opened = drv.Opened()
+				}
+				if !opened {
+					t.Fatal("breaker not open after 10 refused connections")
+				}
+				before := dials.N()
+				for range refusedCalls {
+					if err := op.run(ctx, l, g); !errors.Is(err, ErrCircuitOpen) {
+						t.Fatalf("breaker open: error %v, want ErrCircuitOpen", err)
+					}
+				}
+				if n := dials.N() - before; n != 0 {
+					t.Fatalf("breaker open: %d calls dialled %d times, want 0", refusedCalls, n)
+				}
+				s.Restart()
+				drv.AwaitClosed(ctx, t)
+				if err := op.run(ctx, l, g); err != nil {
+					t.Fatalf("after the probe closed the breaker: %v", err)
+				}
+			})
+		}
+	}
+}
+
+// A script error and NOSCRIPT are replies: Redis is up, and no number of
+// them opens the breaker.
+func TestBreakerIgnoresReplies(t *testing.T) {
+	s := redistest.Start(t)
+	ctx := redistest.Context(t, 10*time.Second)
+	c := newRedis(t, s)
+	drv := breakertest.NewDriver()
+	st, err := NewLimiterStore(c, Options{Breaker: BreakerOptions{Threshold: 1, After: drv.After, OnChange: drv.OnChange}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Command("SET", key(DefaultPrefix, "rl", &[32]byte{9}), "not a number"); err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		// tonumber("not a number") is nil: the script runs; WRONGTYPE from a hash is an error reply
+		if _, err := s.Command("DEL", key(DefaultPrefix, "rl", &[32]byte{8})); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Command("HSET", key(DefaultPrefix, "rl", &[32]byte{8}), "a", "b"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Allow(ctx, [32]byte{8}, ratelimit.Limit{Rate: 1, Period: time.Second}, t0, 1); err == nil {
+			t.Fatal("a script over a hash succeeded")
+		}
+		if _, err := s.Command("SCRIPT", "FLUSH"); err != nil { // the next call meets NOSCRIPT first
+			t.Fatal(err)
+		}
+	}
+	if drv.Opened() || st.br.Open() {
+		t.Fatal("error replies opened the breaker")
+	}
+}
