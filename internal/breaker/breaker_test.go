@@ -49,7 +49,11 @@ func TestConnFailure(t *testing.T) {
 		{"connection refused", dead.Ping(ctx).Err(), true},
 		{"read timeout", slow.Ping(ctx).Err(), true},
 		{"caller cancelled", c.Ping(cancelled).Err(), false},
-		{"client closed", func() error { d := redis.NewClient(&redis.Options{Addr: s.Addr}); _ = d.Close(); return d.Ping(ctx).Err() }(), false},
+		{"client closed", func() error {
+			d := redis.NewClient(&redis.Options{Addr: s.Addr})
+			_ = d.Close()
+			return d.Ping(ctx).Err()
+		}(), false},
 		{"wrapped refusal", errors.Join(errors.New("redisstore"), dead.Ping(ctx).Err()), true},
 	}
 	for _, tt := range tests {
