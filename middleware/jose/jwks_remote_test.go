@@ -585,7 +585,7 @@ func TestRemoteJWKSHangingFirstFetch(t *testing.T) {
 			rt := &firstTrip{next: http.DefaultTransport, done: firstDone}
 			skipped := make(chan SkippedKey, 4)
 			r, err := NewRemoteJWKS(t.Context(), RemoteJWKSConfig{URL: srv.URL, InitialWait: tt.initialWait,
-				Client: &http.Client{Transport: rt},
+				Client:        &http.Client{Transport: rt},
 				LookupTimeout: 20 * time.Millisecond, Algorithms: []string{RS256, PS256},
 				OnSkippedKey: func(s SkippedKey) { skipped <- s }})
 			if err != nil {
