@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -138,5 +139,30 @@ func TestBreakerIgnoresReplies(t *testing.T) {
 	}
 	if drv.Opened() || st.br.Open() {
 		t.Fatal("error replies opened the breaker")
+	}
+}
+
+// TestOutageLatency measures (APIGUARD_MEASURE=1) the latency of limiter
+// and guard calls during a Redis outage, after its first second, with and
+// without the breaker, on a client with go-redis's default retries.
+func TestOutageLatency(t *testing.T) {
+	lim := ratelimit.Limit{Rate: 1_000_000, Period: time.Second, Burst: 1 << 30}
+	for _, disabled := range []bool{false, true} {
+		t.Run(map[bool]string{false: "breaker", true: "no breaker"}[disabled], func(t *testing.T) {
+			s := redistest.Start(t)
+			c := redis.NewClient(&redis.Options{Addr: s.Addr})
+			t.Cleanup(func() { _ = c.Close() })
+			st, err := NewLimiterStore(c, Options{Breaker: BreakerOptions{Disabled: disabled}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var i atomic.Uint64
+			f := breakertest.MeasureOutage(t, s, 8, 2*time.Second, func(ctx context.Context) error {
+				_, err := st.Allow(ctx, testKey(i.Add(1)&1023), lim, t0, 1)
+				return err
+			})
+			t.Logf("limiter Allow during an outage, after its first second: %d calls, p50 %v, p99 %v; first success %v after the restart",
+				f.Calls, f.P50, f.P99, f.Recovery)
+		})
 	}
 }
