@@ -231,8 +231,8 @@ func TestOutageLatency(t *testing.T) {
 				}
 				return err
 			})
-			t.Logf("refresh Start+Rotate during an outage, after its first second: %d calls, p50 %v, p99 %v; first success %v after the restart",
-				f.Calls, f.P50, f.P99, f.Recovery)
+			t.Logf("refresh Start+Rotate, outage after its first second: %d calls, p50 %v, p99 %v; first second p99 %v; first success %v after the restart",
+				f.Calls, f.P50, f.P99, f.FirstSecond, f.Recovery)
 		})
 	}
 }

@@ -143,16 +143,31 @@ func TestBreakerIgnoresReplies(t *testing.T) {
 }
 
 // TestOutageLatency measures (APIGUARD_MEASURE=1) the latency of limiter
-// and guard calls during a Redis outage, after its first second, with and
-// without the breaker, on a client with go-redis's default retries.
+// calls during a Redis outage, after its first second and within it, with
+// and without the breaker, on a client with go-redis's defaults and on one
+// with the bounded waits of the example server (boundRedisWaits).
 func TestOutageLatency(t *testing.T) {
 	lim := ratelimit.Limit{Rate: 1_000_000, Period: time.Second, Burst: 1 << 30}
-	for _, disabled := range []bool{false, true} {
-		t.Run(map[bool]string{false: "breaker", true: "no breaker"}[disabled], func(t *testing.T) {
+	bounded := func(o *redis.Options) {
+		o.DialTimeout, o.DialerRetries, o.ReadTimeout, o.WriteTimeout, o.MaxRetries = 500*time.Millisecond, 1, 500*time.Millisecond, 500*time.Millisecond, 1
+	}
+	for _, tt := range []struct {
+		name     string
+		disabled bool
+		opts     func(*redis.Options)
+	}{
+		{"breaker, go-redis defaults", false, func(*redis.Options) {}},
+		{"no breaker, go-redis defaults", true, func(*redis.Options) {}},
+		{"breaker, bounded waits", false, bounded},
+		{"no breaker, bounded waits", true, bounded},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
 			s := redistest.Start(t)
-			c := redis.NewClient(&redis.Options{Addr: s.Addr})
+			o := &redis.Options{Addr: s.Addr}
+			tt.opts(o)
+			c := redis.NewClient(o)
 			t.Cleanup(func() { _ = c.Close() })
-			st, err := NewLimiterStore(c, Options{Breaker: BreakerOptions{Disabled: disabled}})
+			st, err := NewLimiterStore(c, Options{Breaker: BreakerOptions{Disabled: tt.disabled}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -161,8 +176,8 @@ func TestOutageLatency(t *testing.T) {
 				_, err := st.Allow(ctx, testKey(i.Add(1)&1023), lim, t0, 1)
 				return err
 			})
-			t.Logf("limiter Allow during an outage, after its first second: %d calls, p50 %v, p99 %v; first success %v after the restart",
-				f.Calls, f.P50, f.P99, f.Recovery)
+			t.Logf("limiter Allow, outage after its first second: %d calls, p50 %v, p99 %v; first second p99 %v; first success %v after the restart",
+				f.Calls, f.P50, f.P99, f.FirstSecond, f.Recovery)
 		})
 	}
 }

@@ -25,7 +25,11 @@ type Stoppable interface {
 type OutageFigures struct {
 	Calls    int
 	P50, P99 time.Duration
-	Recovery time.Duration
+	// FirstSecond: the p99 of the calls started before the end of the
+	// outage's first second and ended after it began (those in flight at
+	// the stop included): before and while the breaker opens.
+	FirstSecond time.Duration
+	Recovery    time.Duration
 }
 
 // MeasureOutage runs a stream of calls (workers goroutines, one call each
@@ -40,6 +44,8 @@ func MeasureOutage(t *testing.T, s Stoppable, workers int, d time.Duration, call
 	var (
 		mu      sync.Mutex
 		samples []time.Duration
+		early   []time.Duration
+		down    time.Time // of the stop
 		from    time.Time // calls started after it are sampled; zero: none
 		okAt    time.Time // first success after the restart
 		after   time.Time // of the restart
@@ -55,8 +61,11 @@ func MeasureOutage(t *testing.T, s Stoppable, workers int, d time.Duration, call
 				ccancel()
 				el := time.Since(start)
 				mu.Lock()
-				if !from.IsZero() && start.After(from) && (after.IsZero() || start.Before(after)) {
+				switch {
+				case !from.IsZero() && start.After(from) && (after.IsZero() || start.Before(after)):
 					samples = append(samples, el)
+				case !down.IsZero() && start.Add(el).After(down) && start.Before(from):
+					early = append(early, el)
 				}
 				if err == nil && !after.IsZero() && start.After(after) && okAt.IsZero() {
 					okAt = time.Now()
@@ -69,7 +78,8 @@ func MeasureOutage(t *testing.T, s Stoppable, workers int, d time.Duration, call
 	time.Sleep(300 * time.Millisecond)
 	s.Stop()
 	mu.Lock()
-	from = time.Now().Add(time.Second)
+	down = time.Now()
+	from = down.Add(time.Second)
 	mu.Unlock()
 	time.Sleep(time.Second + d)
 	s.Restart()
@@ -88,7 +98,11 @@ func MeasureOutage(t *testing.T, s Stoppable, workers int, d time.Duration, call
 	cancel()
 	wg.Wait()
 	slices.Sort(samples)
+	slices.Sort(early)
 	f := OutageFigures{Calls: len(samples)}
+	if n := len(early); n > 0 {
+		f.FirstSecond = early[min(n-1, n*99/100)]
+	}
 	if n := len(samples); n > 0 {
 		f.P50, f.P99 = samples[n/2], samples[min(n-1, n*99/100)]
 	}
