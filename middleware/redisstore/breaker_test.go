@@ -16,9 +16,6 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// refusedCalls is how many calls each test makes while the breaker is open.
-const refusedCalls = 50
-
 // While Redis is down and the refresh store's breaker open, every call
 // fails with token.ErrStoreUnavailable (wrapping ErrCircuitOpen) without a
 // single dial; a probe after the restart closes it and calls succeed again.
@@ -66,47 +63,11 @@ func TestRefreshBreaker(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if err := op.run(ctx, rt, tok, fam.ID); err != nil {
-					t.Fatalf("Redis up: %v", err)
-				}
-				s.Stop()
-				if disabled {
-					before := dials.N()
-					for range 3 {
-						if err := op.run(ctx, rt, tok, fam.ID); !errors.Is(err, token.ErrStoreUnavailable) || errors.Is(err, redisstore.ErrCircuitOpen) {
-							t.Fatalf("Redis down, no breaker: %v", err)
-						}
-					}
-					if dials.N() == before {
-						t.Fatal("calls without a breaker did not dial: the count measures nothing")
-					}
-					return
-				}
-				opened := false
-				for i := 0; i < 10 && !opened; i++ {
-					if err := op.run(ctx, rt, tok, fam.ID); !errors.Is(err, token.ErrStoreUnavailable) {
-						t.Fatalf("Redis down: %v, want ErrStoreUnavailable", err)
-					}
-					opened = drv.Opened()
-				}
-				if !opened {
-					t.Fatal("breaker not open after 10 refused calls")
-				}
-				before := dials.N()
-				for range refusedCalls {
-					err := op.run(ctx, rt, tok, fam.ID)
-					if !errors.Is(err, token.ErrStoreUnavailable) || !errors.Is(err, redisstore.ErrCircuitOpen) {
-						t.Fatalf("breaker open: %v, want ErrStoreUnavailable wrapping ErrCircuitOpen", err)
-					}
-				}
-				if n := dials.N() - before; n != 0 {
-					t.Fatalf("breaker open: %d calls dialled %d times, want 0", refusedCalls, n)
-				}
-				s.Restart()
-				drv.AwaitClosed(ctx, t)
-				if _, _, err := rt.Start(ctx, "bob", nil); err != nil { // Redis restarted empty: a new family
-					t.Fatalf("after the probe closed the breaker: %v", err)
-				}
+				breakertest.FailFast(ctx, t, s, drv, disabled, dials.N,
+					func(err error) bool {
+						return errors.Is(err, token.ErrStoreUnavailable) && errors.Is(err, redisstore.ErrCircuitOpen)
+					},
+					func() error { return op.run(ctx, rt, tok, fam.ID) })
 			})
 		}
 	}
@@ -162,36 +123,12 @@ func TestRevocationWriteBreaker(t *testing.T) {
 			audit := &syncBuffer{}
 			l := newList(t, c, redisstore.RevocationOptions{Audit: auditlog.New(audit, auditlog.Options{}),
 				Breaker: redisstore.BreakerOptions{After: drv.After, OnChange: drv.OnChange}})
-			if err := w.run(ctx, l, 0); err != nil {
-				t.Fatal(err)
-			}
-			s.Stop()
-			opened := false
-			for i := 1; i < 10 && !opened; i++ {
-				if err := w.run(ctx, l, i); err == nil {
-					t.Fatal("Redis down: a write succeeded")
-				}
-				opened = drv.Opened()
-			}
-			if !opened {
-				t.Fatal("breaker not open after 10 refused writes")
-			}
-			before := evals.n.Load()
-			for i := range refusedCalls {
-				if err := w.run(ctx, l, i); !errors.Is(err, redisstore.ErrCircuitOpen) {
-					t.Fatalf("breaker open: %v, want ErrCircuitOpen", err)
-				}
-			}
-			if n := evals.n.Load() - before; n != 0 {
-				t.Fatalf("breaker open: %d writes sent %d scripts, want 0", refusedCalls, n)
-			}
+			i := 0
+			breakertest.FailFast(ctx, t, s, drv, false, evals.n.Load,
+				func(err error) bool { return errors.Is(err, redisstore.ErrCircuitOpen) },
+				func() error { i++; return w.run(ctx, l, i) })
 			if n := audit.count(func(d, r string) bool { return r == redisstore.ReasonWrites && d == redisstore.DetailWritesFailFast }); n != 1 {
 				t.Fatalf("%d fail-fast events, want 1", n)
-			}
-			s.Restart()
-			drv.AwaitClosed(ctx, t)
-			if err := w.run(ctx, l, 27); err != nil {
-				t.Fatalf("after the probe closed the breaker: %v", err)
 			}
 			if n := audit.count(func(d, r string) bool { return r == redisstore.ReasonWrites && d == redisstore.DetailWritesResumed }); n != 1 {
 				t.Fatalf("%d resumed events, want 1", n)

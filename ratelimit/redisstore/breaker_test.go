@@ -13,13 +13,11 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// refusedCalls is how many calls each test makes while Redis is down.
-const refusedCalls = 50
-
 // While Redis is down and the breaker open, every store call fails with
 // ErrCircuitOpen without a single dial; a probe after the restart closes it
 // and calls succeed again. Without the breaker (Disabled) the same calls
-// dial, which is what makes them slow: this row proves the count measures.
+// dial, which is what makes them slow: this row proves the count measures
+// (see breakertest.FailFast).
 func TestBreaker(t *testing.T) {
 	lim := ratelimit.Limit{Rate: 100, Period: time.Hour}
 	lock := ratelimit.Lockout{Base: time.Minute, Max: time.Hour, Memory: time.Hour}
@@ -62,47 +60,9 @@ func TestBreaker(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if err := op.run(ctx, l, g); err != nil {
-					t.Fatalf("Redis up: %v", err)
-				}
-				s.Stop()
-				if disabled {
-					before := dials.N()
-					for range 5 {
-						if err := op.run(ctx, l, g); err == nil || errors.Is(err, ErrCircuitOpen) {
-							t.Fatalf("Redis down, no breaker: %v", err)
-						}
-					}
-					if dials.N() == before {
-						t.Fatal("calls without a breaker did not dial: the count measures nothing")
-					}
-					return
-				}
-				// the failures that open it (Threshold, 3); each store has its own
-				opened := false
-				for i := 0; i < 10 && !opened; i++ {
-					if err := op.run(ctx, l, g); err == nil {
-						t.Fatal("Redis down: a call succeeded")
-					}
-					opened = drv.Opened()
-				}
-				if !opened {
-					t.Fatal("breaker not open after 10 refused connections")
-				}
-				before := dials.N()
-				for range refusedCalls {
-					if err := op.run(ctx, l, g); !errors.Is(err, ErrCircuitOpen) {
-						t.Fatalf("breaker open: error %v, want ErrCircuitOpen", err)
-					}
-				}
-				if n := dials.N() - before; n != 0 {
-					t.Fatalf("breaker open: %d calls dialled %d times, want 0", refusedCalls, n)
-				}
-				s.Restart()
-				drv.AwaitClosed(ctx, t)
-				if err := op.run(ctx, l, g); err != nil {
-					t.Fatalf("after the probe closed the breaker: %v", err)
-				}
+				breakertest.FailFast(ctx, t, s, drv, disabled, dials.N,
+					func(err error) bool { return errors.Is(err, ErrCircuitOpen) },
+					func() error { return op.run(ctx, l, g) })
 			})
 		}
 	}

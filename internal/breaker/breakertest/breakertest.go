@@ -85,3 +85,55 @@ func (d *Driver) AwaitClosed(ctx context.Context, t testing.TB) {
 		}
 	}
 }
+
+// FailFast drives call through an outage of s, Redis being up at the
+// start. With the breaker (disabled false): Redis stopped, call fails until
+// the breaker opens (10 calls at most), then 50 calls must each fail with an
+// error refused accepts while count (dials, or commands sent) does not move;
+// after the restart a probe closes the breaker and call succeeds. Without
+// it (disabled true), the same calls fail otherwise and count moves: the
+// proof that count measures what the breaker removes.
+func FailFast(ctx context.Context, t *testing.T, s Stoppable, d *Driver, disabled bool, count func() int64, refused func(error) bool, call func() error) {
+	t.Helper()
+	if err := call(); err != nil {
+		t.Fatalf("Redis up: %v", err)
+	}
+	s.Stop()
+	if disabled {
+		before := count()
+		for range 3 {
+			if err := call(); err == nil || refused(err) {
+				t.Fatalf("Redis down, no breaker: %v", err)
+			}
+		}
+		if count() == before {
+			t.Fatal("calls without a breaker did not reach the network: the count measures nothing")
+		}
+		return
+	}
+	opened := false
+	for i := 0; i < 10 && !opened; i++ {
+		if err := call(); err == nil {
+			t.Fatal("Redis down: a call succeeded")
+		}
+		opened = d.Opened()
+	}
+	if !opened {
+		t.Fatal("breaker not open after 10 failed calls")
+	}
+	const calls = 50
+	before := count()
+	for range calls {
+		if err := call(); !refused(err) {
+			t.Fatalf("breaker open: %v, want the open breaker's error", err)
+		}
+	}
+	if n := count() - before; n != 0 {
+		t.Fatalf("breaker open: %d calls reached the network %d times, want 0", calls, n)
+	}
+	s.Restart()
+	d.AwaitClosed(ctx, t)
+	if err := call(); err != nil {
+		t.Fatalf("after the probe closed the breaker: %v", err)
+	}
+}
