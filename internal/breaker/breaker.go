@@ -16,7 +16,9 @@
 //
 // There is no half-open state letting trial calls through: the probe is the
 // only trial, so no request pays for finding Redis still down. Each
-// transition is reported once through OnChange.
+// transition is reported once through OnChange. The probe's goroutine runs only
+// while the breaker is open, and ends when Redis answers or its client is
+// closed.
 //
 // A Breaker is safe for concurrent use; Allow and a successful Done take no
 // lock and do not allocate.

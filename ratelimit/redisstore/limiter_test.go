@@ -48,6 +48,8 @@ func TestNewErrors(t *testing.T) {
 		{"guard nil client", newGuard, nil, Options{}, "NewGuardStore: client is nil"},
 		{"limiter braces", newLimiter, c, Options{Prefix: "a{b}"}, `Options.Prefix "a{b}"`},
 		{"guard braces", newGuard, c, Options{Prefix: "}"}, `Options.Prefix "}"`},
+		{"limiter negative breaker", newLimiter, c, Options{Breaker: BreakerOptions{Threshold: -1}}, "NewLimiterStore: Options.Breaker: Threshold"},
+		{"guard negative breaker", newGuard, c, Options{Breaker: BreakerOptions{Window: -1}}, "NewGuardStore: Options.Breaker: Threshold, Window"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
