@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
@@ -115,6 +116,7 @@ func newApp(ctx context.Context, cfg *config, logw io.Writer) (*app, error) {
 		// standard error; route it into the JSON log instead (the example's
 		// standard error carries JSON lines only).
 		redis.SetLogger(redisLogger{a.log})
+		boundRedisWaits(opts)
 		rdb = redis.NewClient(opts)
 		a.closers = append(a.closers, func() { _ = rdb.Close() })
 	}
@@ -468,4 +470,32 @@ func (a *app) listen() ([]*server, error) {
 		}
 	}
 	return servers, nil
+}
+
+// boundRedisWaits bounds what one Redis call can wait before it fails,
+// where the URL does not say (dial_timeout, read_timeout, write_timeout,
+// max_retries win). Each store's breaker makes calls fail at once once
+// Redis is known to be down, but the calls before it opens, and every call
+// while Redis hangs without refusing (a partition, a stopped process),
+// still wait out go-redis's defaults: a 5 s dial retried 5 times, a 3 s
+// read, and 3 retries of the whole command, tens of seconds per request.
+// A Redis next to the API answers in a millisecond, and every store
+// script is O(1), so half a second is a generous bound; one command retry
+// is kept, since a lost reply is retried safely (see redisstore).
+func boundRedisWaits(o *redis.Options) {
+	if o.DialTimeout == 0 {
+		o.DialTimeout = 500 * time.Millisecond
+	}
+	if o.DialerRetries == 0 {
+		o.DialerRetries = 1
+	}
+	if o.ReadTimeout == 0 {
+		o.ReadTimeout = 500 * time.Millisecond
+	}
+	if o.WriteTimeout == 0 {
+		o.WriteTimeout = 500 * time.Millisecond
+	}
+	if o.MaxRetries == 0 {
+		o.MaxRetries = 1
+	}
 }

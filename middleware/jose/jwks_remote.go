@@ -68,16 +68,25 @@ type RemoteJWKSConfig struct {
 	// LookupTimeout is the longest a lookup waits for that fetch before it
 	// answers from the keys already held. Default 500 ms.
 	LookupTimeout time.Duration
+	// InitialWait is the longest NewRemoteJWKS waits for the first fetch
+	// (which may take up to the client's 10 s timeout against a server that
+	// hangs). Default 0: LookupTimeout. Negative: do not wait. A fetch not
+	// done by then goes on in the background; until it succeeds, lookups
+	// return ErrKeysUnavailable (the gate answers 503 with Retry-After),
+	// while the other sources of a MultiKeySource serve at once.
+	InitialWait time.Duration
 	// MaxResponseSize: a larger response is an error and the keys held are
 	// kept. Default 1 MiB.
 	MaxResponseSize int64
 	// Algorithms, DefaultAlgs and KeyAlgs bind keys without "alg", as in
 	// ParseOptions: each such key to the one algorithm of Algorithms that
 	// fits its type and curve (pass the gate's allowlist), DefaultAlgs
-	// deciding where several fit. If the first fetch finds a key that is
-	// still ambiguous, NewRemoteJWKS fails naming it; a later fetch sets
-	// such a key aside (SkipAmbiguousAlg). Default none: a key without alg
-	// is set aside (SkipNoAlg).
+	// deciding where several fit. If the first fetch, done within
+	// InitialWait, finds a key that is still ambiguous, NewRemoteJWKS fails
+	// naming it; a first fetch that ends later, and every later fetch, sets
+	// such a key aside (SkipAmbiguousAlg) and reports it (OnSkippedKey,
+	// AuditJWKSKeySkipped). Default none: a key without alg is set aside
+	// (SkipNoAlg).
 	Algorithms  []string
 	DefaultAlgs []string
 	KeyAlgs     map[string]string
@@ -156,10 +165,12 @@ type fetchCall struct {
 	waitUntil time.Time
 }
 
-// NewRemoteJWKS validates cfg, fetches the set once and starts the
-// background refresh, which runs until Close or until ctx is done. A failed
-// first fetch is not an error: it is recorded (see Ready and LastError), and
-// lookups return ErrKeysUnavailable until a fetch succeeds.
+// NewRemoteJWKS validates cfg, starts the first fetch and the background
+// refresh, which runs until Close or until ctx is done, and waits for that
+// first fetch at most InitialWait (LookupTimeout, 500 ms, by default), so a
+// hanging JWKS server never holds up a program's start for long. A failed
+// or unfinished first fetch is not an error: it is recorded (see Ready and
+// LastError), and lookups return ErrKeysUnavailable until a fetch succeeds.
 func NewRemoteJWKS(ctx context.Context, cfg RemoteJWKSConfig) (*RemoteJWKS, error) {
 	if err := checkJWKSURL(cfg.URL, cfg.AllowInsecure); err != nil {
 		return nil, err
@@ -181,6 +192,9 @@ func NewRemoteJWKS(ctx context.Context, cfg RemoteJWKSConfig) (*RemoteJWKS, erro
 		if *d.v == 0 {
 			*d.v = d.def
 		}
+	}
+	if cfg.InitialWait == 0 {
+		cfg.InitialWait = cfg.LookupTimeout
 	}
 	if cfg.MinRefresh > cfg.MaxRefresh {
 		return nil, fmt.Errorf("apiguard: NewRemoteJWKS: MinRefresh %v is longer than MaxRefresh %v", cfg.MinRefresh, cfg.MaxRefresh)
@@ -217,10 +231,21 @@ func NewRemoteJWKS(ctx context.Context, cfg RemoteJWKSConfig) (*RemoteJWKS, erro
 		reported:        make(map[skipID]bool),
 	}
 	r.ctx, r.cancel = context.WithCancel(ctx)
-	r.wait(r.startFetch(), nil, nil)
-	if err := ambiguityError("NewRemoteJWKS", r.Skipped()); err != nil {
-		r.Close()
-		return nil, err
+	first := r.startFetch()
+	if cfg.InitialWait > 0 {
+		t := time.NewTimer(cfg.InitialWait)
+		r.wait(first, t.C, nil)
+		t.Stop()
+	}
+	select {
+	case <-first.done:
+		// Done within the wait: an ambiguous key is a configuration error.
+		// Later, it is only set aside and reported.
+		if err := ambiguityError("NewRemoteJWKS", r.Skipped()); err != nil {
+			r.Close()
+			return nil, err
+		}
+	default:
 	}
 	r.wg.Add(1)
 	go r.loop()

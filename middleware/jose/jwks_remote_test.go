@@ -542,3 +542,97 @@ func FuzzCacheMaxAge(f *testing.F) {
 		}
 	})
 }
+
+// A JWKS server that hangs does not hold up NewRemoteJWKS beyond
+// InitialWait: it returns while the server still holds the first request
+// (nothing released it), lookups answer ErrKeysUnavailable, and once the
+// server answers the keys are found. An ambiguous key in that late first
+// answer is set aside and reported, not a construction error.
+func TestRemoteJWKSHangingFirstFetch(t *testing.T) {
+	withAlg := rsaJWK("k2", issKey(t, "rsa2").Public().(*rsa.PublicKey)).with("alg", PS256).json(t)
+	noAlg := rsaJWK("entra-1", issKey(t, "rsa").Public().(*rsa.PublicKey)).with("alg", nil).json(t)
+	tests := []struct {
+		name        string
+		initialWait time.Duration
+		body        []byte
+		skipped     string // the kid reported as set aside, if any
+	}{
+		{"default wait (LookupTimeout)", 0, setOf(withAlg), ""},
+		{"short wait", 20 * time.Millisecond, setOf(withAlg), ""},
+		{"no wait", -1, setOf(withAlg), ""},
+		{"ambiguous key arriving late", -1, setOf(withAlg, noAlg), "entra-1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			arrived, release := make(chan struct{}, 4), make(chan struct{})
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				arrived <- struct{}{}
+				<-release
+				w.Header().Set("Content-Type", "application/jwk-set+json")
+				w.Write(tt.body)
+			}))
+			t.Cleanup(srv.Close)
+			t.Cleanup(func() {
+				select {
+				case <-release:
+				default:
+					close(release)
+				}
+			})
+			// firstDone closes when the first fetch's round trip returns,
+			// whatever its outcome (an answer, or giving up)
+			firstDone := make(chan struct{})
+			rt := &firstTrip{next: http.DefaultTransport, done: firstDone}
+			skipped := make(chan SkippedKey, 4)
+			r, err := NewRemoteJWKS(t.Context(), RemoteJWKSConfig{URL: srv.URL, InitialWait: tt.initialWait,
+				Client:        &http.Client{Transport: rt},
+				LookupTimeout: 20 * time.Millisecond, Algorithms: []string{RS256, PS256},
+				OnSkippedKey: func(s SkippedKey) { skipped <- s }})
+			if err != nil {
+				t.Fatalf("NewRemoteJWKS: %v", err)
+			}
+			t.Cleanup(func() { r.Close() })
+			select {
+			case <-firstDone:
+				t.Fatal("NewRemoteJWKS returned only after the first fetch ended")
+			default: // returned while the first fetch still hangs
+			}
+			<-arrived
+			if r.Ready() {
+				t.Fatal("ready before the server answered")
+			}
+			if err := rjLookup(r, "k2", PS256); !errors.Is(err, ErrKeysUnavailable) {
+				t.Fatalf("lookup while the first fetch hangs: %v, want ErrKeysUnavailable", err)
+			}
+			close(release)
+			for !r.Ready() { // the fetch in flight completes; no timing asserted
+				select {
+				case <-t.Context().Done():
+					t.Fatal("never ready")
+				case <-time.After(time.Millisecond):
+				}
+			}
+			if err := rjLookup(r, "k2", PS256); err != nil {
+				t.Fatalf("after the server answered: %v", err)
+			}
+			if tt.skipped != "" {
+				if s := <-skipped; s.KID != tt.skipped || s.Reason != SkipAmbiguousAlg {
+					t.Fatalf("reported %+v, want %s set aside as %s", s, tt.skipped, SkipAmbiguousAlg)
+				}
+			}
+		})
+	}
+}
+
+// firstTrip closes done when its first round trip returns.
+type firstTrip struct {
+	next http.RoundTripper
+	done chan struct{}
+	once sync.Once
+}
+
+func (f *firstTrip) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := f.next.RoundTrip(r)
+	f.once.Do(func() { close(f.done) })
+	return resp, err
+}

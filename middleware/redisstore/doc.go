@@ -47,4 +47,10 @@
 // refresh fails with token.ErrStoreUnavailable (the caller answers 503),
 // and the revocation list follows its FailOpen setting and says so in the
 // audit log.
+//
+// Once Redis is known to be down, calls fail at once instead of waiting for
+// dials and retries: the refresh store and the revocation list's writes
+// each have a circuit breaker (BreakerOptions) that opens after a few
+// consecutive connection-level failures and is closed by a background
+// PING as soon as Redis answers.
 package redisstore

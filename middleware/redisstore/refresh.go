@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apiguard/apiguard/internal/breaker"
 	"github.com/apiguard/apiguard/middleware/token"
 	"github.com/redis/go-redis/v9"
 )
@@ -22,6 +23,11 @@ type RefreshStoreOptions struct {
 	// Prefix starts every key. Default DefaultPrefix ("apiguard:"). Give each
 	// deployment sharing one Redis its own.
 	Prefix string
+	// Breaker configures the store's circuit breaker (the zero value: on,
+	// with its defaults; see BreakerOptions). While it is open every call
+	// fails at once with an error matching ErrCircuitOpen, which
+	// token.RefreshTokens reports as token.ErrStoreUnavailable.
+	Breaker BreakerOptions
 }
 
 // RefreshStore is a token.RefreshStore in Redis. It is safe for
@@ -60,6 +66,7 @@ type RefreshStoreOptions struct {
 type RefreshStore struct {
 	c      redis.UniversalClient
 	prefix string
+	br     *breaker.Breaker
 }
 
 var _ token.RefreshStore = (*RefreshStore)(nil)
@@ -75,7 +82,19 @@ func NewRefreshStore(client redis.UniversalClient, opts RefreshStoreOptions) (*R
 	if strings.ContainsAny(opts.Prefix, "{}") {
 		return nil, fmt.Errorf("redisstore: RefreshStoreOptions.Prefix %q contains a brace, which would change the hash tag", opts.Prefix)
 	}
-	return &RefreshStore{c: client, prefix: opts.Prefix}, nil
+	br, err := newBreaker(client, opts.Breaker, "RefreshStoreOptions")
+	if err != nil {
+		return nil, err
+	}
+	return &RefreshStore{c: client, prefix: opts.Prefix, br: br}, nil
+}
+
+// allow fails at once while the breaker is open.
+func (s *RefreshStore) allow() error {
+	if err := s.br.Allow(); err != nil {
+		return fmt.Errorf("redisstore: refresh store: %w", err)
+	}
+	return nil
 }
 
 func (s *RefreshStore) familyKey(id string) string { return s.prefix + "rf:{" + id + "}" }
@@ -144,6 +163,9 @@ return 1
 
 // Create implements token.RefreshStore.
 func (s *RefreshStore) Create(ctx context.Context, fam token.Family, tokenHash [32]byte) error {
+	if err := s.allow(); err != nil {
+		return err
+	}
 	roles, err := json.Marshal(fam.Roles)
 	if err != nil {
 		return fmt.Errorf("redisstore: encoding roles: %w", err)
@@ -152,14 +174,14 @@ func (s *RefreshStore) Create(ctx context.Context, fam token.Family, tokenHash [
 	cur := hex.EncodeToString(tokenHash[:])
 	n, err := createScript.Run(ctx, s.c, []string{s.familyKey(fam.ID)},
 		fam.ID, fam.Subject, roles, fam.CreatedAt.UnixMilli(), exp, cur).Int()
-	if err != nil {
+	if s.br.Done(err) != nil {
 		return fmt.Errorf("redisstore: creating refresh family: %w", err)
 	}
 	if n != 1 {
 		return errors.New("redisstore: refresh family ID already in use")
 	}
 	ok, err := s.c.SetArgs(ctx, s.indexKey(tokenHash), fam.ID, redis.SetArgs{Mode: "NX", ExpireAt: time.UnixMilli(exp)}).Result()
-	if err != nil && !errors.Is(err, redis.Nil) {
+	if s.br.Done(err) != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("redisstore: indexing refresh token: %w", err)
 	}
 	if ok != "OK" {
@@ -171,6 +193,9 @@ func (s *RefreshStore) Create(ctx context.Context, fam token.Family, tokenHash [
 // familyOf returns the family ID a token hash leads to and the index key's
 // remaining lifetime.
 func (s *RefreshStore) familyOf(ctx context.Context, h [32]byte) (string, time.Duration, error) {
+	if err := s.allow(); err != nil {
+		return "", 0, err
+	}
 	key := s.indexKey(h)
 	var get *redis.StringCmd
 	var ttl *redis.DurationCmd
@@ -179,6 +204,7 @@ func (s *RefreshStore) familyOf(ctx context.Context, h [32]byte) (string, time.D
 		ttl = p.PTTL(ctx, key)
 		return nil
 	})
+	s.br.Done(err)
 	if errors.Is(err, redis.Nil) || (err == nil && get.Err() == redis.Nil) {
 		return "", 0, token.ErrInvalidGrant
 	}
@@ -199,7 +225,7 @@ func (s *RefreshStore) Lookup(ctx context.Context, tokenHash [32]byte, now time.
 		return token.Family{}, err
 	}
 	f, err := s.c.HMGet(ctx, s.familyKey(id), "id", "sub", "roles", "created", "exp", "rev").Result()
-	if err != nil {
+	if s.br.Done(err) != nil {
 		return token.Family{}, fmt.Errorf("redisstore: reading refresh family: %w", err)
 	}
 	if f[0] == nil || f[4] == nil || f[5] == "1" {
@@ -229,19 +255,19 @@ func (s *RefreshStore) Spend(ctx context.Context, req token.SpendRequest) (token
 	}
 	newKey := s.indexKey(req.Next.Hash)
 	ok, err := s.c.SetArgs(ctx, newKey, id, redis.SetArgs{Mode: "NX", TTL: ttl}).Result()
-	if err != nil && !errors.Is(err, redis.Nil) {
+	if s.br.Done(err) != nil && !errors.Is(err, redis.Nil) {
 		return token.SpendResult{}, fmt.Errorf("redisstore: indexing refresh token: %w", err)
 	}
 	if ok != "OK" {
 		// A retried SET whose first reply was lost finds its own key.
-		if cur, err := s.c.Get(ctx, newKey).Result(); err != nil || cur != id {
+		if cur, err := s.c.Get(ctx, newKey).Result(); s.br.Done(err) != nil || cur != id {
 			return token.SpendResult{}, errors.New("redisstore: refresh token hash already in use")
 		}
 	}
 	reply, err := spendScript.Run(ctx, s.c, []string{s.familyKey(id), s.successorKey(id)},
 		hex.EncodeToString(req.Hash[:]), hex.EncodeToString(req.Next.Hash[:]), req.Now.UnixMilli(),
 		req.Next.Sealed, req.RetryUntil.UnixMilli()).Slice()
-	if err != nil {
+	if s.br.Done(err) != nil {
 		// Not knowing whether the script ran, keep the new index key: if it
 		// did, the new token is current and needs it. An orphan expires
 		// with the family, and names a hash the script refuses.
@@ -251,7 +277,7 @@ func (s *RefreshStore) Spend(ctx context.Context, req token.SpendRequest) (token
 	if err != nil || res.Next.Hash != req.Next.Hash {
 		// Best effort: the new hash was not installed (refused, reuse, or
 		// a retry answered with an earlier spend's successor).
-		_ = s.c.Del(context.WithoutCancel(ctx), newKey).Err()
+		_ = s.br.Done(s.c.Del(context.WithoutCancel(ctx), newKey).Err())
 	}
 	return res, err
 }
@@ -293,7 +319,10 @@ func decodeSpend(reply []any) (token.SpendResult, error) {
 
 // RevokeFamily implements token.RefreshStore.
 func (s *RefreshStore) RevokeFamily(ctx context.Context, familyID string) error {
-	if err := revokeScript.Run(ctx, s.c, []string{s.familyKey(familyID), s.successorKey(familyID)}).Err(); err != nil {
+	if err := s.allow(); err != nil {
+		return err
+	}
+	if err := s.br.Done(revokeScript.Run(ctx, s.c, []string{s.familyKey(familyID), s.successorKey(familyID)}).Err()); err != nil {
 		return fmt.Errorf("redisstore: revoking refresh family: %w", err)
 	}
 	return nil

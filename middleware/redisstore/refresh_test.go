@@ -222,18 +222,21 @@ func TestNewRefreshStoreErrors(t *testing.T) {
 	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
 	defer c.Close()
 	tests := []struct {
-		name   string
-		client redis.UniversalClient
-		prefix string
-		want   string
+		name    string
+		client  redis.UniversalClient
+		prefix  string
+		breaker redisstore.BreakerOptions
+		want    string
 	}{
-		{"nil client", nil, "", "client"},
-		{"nil *redis.Client", (*redis.Client)(nil), "", "client"},
-		{"brace in prefix", c, "app{1}:", "Prefix"},
+		{"nil client", nil, "", redisstore.BreakerOptions{}, "client"},
+		{"nil *redis.Client", (*redis.Client)(nil), "", redisstore.BreakerOptions{}, "client"},
+		{"brace in prefix", c, "app{1}:", redisstore.BreakerOptions{}, "Prefix"},
+		{"negative breaker threshold", c, "", redisstore.BreakerOptions{Threshold: -1}, "RefreshStoreOptions.Breaker: Threshold"},
+		{"negative probe interval", c, "", redisstore.BreakerOptions{ProbeInterval: -1}, "RefreshStoreOptions.Breaker"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := redisstore.NewRefreshStore(tc.client, redisstore.RefreshStoreOptions{Prefix: tc.prefix})
+			_, err := redisstore.NewRefreshStore(tc.client, redisstore.RefreshStoreOptions{Prefix: tc.prefix, Breaker: tc.breaker})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want one naming %s", err, tc.want)
 			}

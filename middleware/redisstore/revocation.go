@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/apiguard/apiguard/auditlog"
+	"github.com/apiguard/apiguard/internal/breaker"
 	"github.com/apiguard/apiguard/middleware"
 	"github.com/redis/go-redis/v9"
 )
@@ -47,6 +48,15 @@ const (
 	// instance held (a FLUSHDB, a DEL, an eviction under maxmemory). They
 	// were written back.
 	ReasonLostRevocations = "redis_lost_revocations"
+	// ReasonWrites marks a transition of the breaker of the list's writes
+	// (DetailWritesFailFast, DetailWritesResumed).
+	ReasonWrites = "revocation_writes"
+)
+
+// Audit details of the write breaker's transitions.
+const (
+	DetailWritesFailFast = "redis unreachable; revocation writes fail at once (kept locally, written back at the next resync)"
+	DetailWritesResumed  = "redis reachable again; revocation writes resumed"
 )
 
 // RevocationOptions configures a RevocationList. The zero value is usable.
@@ -78,6 +88,14 @@ type RevocationOptions struct {
 	// message or a silently dead connection. Default DefaultResyncInterval
 	// (30s); negative is an error.
 	ResyncInterval time.Duration
+	// Breaker configures the circuit breaker of RevokeToken, RevokeSession
+	// and RevokeSubject (the zero value: on, with its defaults; see
+	// BreakerOptions). While it is open they update the replica and fail
+	// at once with an error matching ErrCircuitOpen; the next resync writes
+	// the revocations back. Each transition is recorded once in Audit
+	// (ReasonWrites). The read path (IsRevoked) never touches Redis and
+	// keeps following FailOpen.
+	Breaker BreakerOptions
 }
 
 // RevocationList is a middleware.RevocationList shared through Redis.
@@ -123,6 +141,7 @@ type RevocationList struct {
 	audit    *auditlog.Logger
 	now      func() time.Time
 	interval time.Duration
+	br       *breaker.Breaker // of the Revoke* writes
 
 	replica *middleware.MemoryRevocationList
 	inSync  atomic.Bool
@@ -179,6 +198,23 @@ func NewRevocationList(ctx context.Context, client redis.UniversalClient, opts R
 		done:     make(chan struct{}),
 	}
 	l.replica = middleware.NewMemoryRevocationList(opts.Now)
+	bo := opts.Breaker
+	onChange := bo.OnChange
+	bo.OnChange = func(open bool) {
+		detail := DetailWritesResumed
+		if open {
+			detail = DetailWritesFailFast
+		}
+		l.audit.Record(nil, auditlog.Event{Name: auditlog.StoreUnavailable, Reason: ReasonWrites, Detail: detail})
+		if onChange != nil {
+			onChange(open)
+		}
+	}
+	br, err := newBreaker(client, bo, "RevocationOptions")
+	if err != nil {
+		return nil, err
+	}
+	l.br = br
 
 	ps := client.Subscribe(ctx, l.channel)
 	if err := awaitSubscription(ctx, ps); err != nil {
@@ -289,15 +325,26 @@ redis.call('PUBLISH', ARGV[5], v)
 return 1
 `)
 
-// store writes e to Redis through revokeEntryScript.
+// store writes e to Redis through revokeEntryScript. A revocation (not a
+// write-back, which the resync makes from its own goroutine) goes through
+// the write breaker.
 func (l *RevocationList) store(ctx context.Context, e entry, writeBack bool) error {
+	if !writeBack {
+		if err := l.br.Allow(); err != nil {
+			return fmt.Errorf("redisstore: storing revocation: %w", err)
+		}
+	}
 	rest := strconv.Itoa(len(e.iss)) + ":" + e.iss + e.id
 	flag := "0"
 	if writeBack {
 		flag = "1"
 	}
-	if err := revokeEntryScript.Run(ctx, l.c, []string{l.entryKey(e.kind, e.iss, e.id)},
-		string(e.kind), e.before, e.keepUntilM, rest, l.channel, flag).Err(); err != nil {
+	err := revokeEntryScript.Run(ctx, l.c, []string{l.entryKey(e.kind, e.iss, e.id)},
+		string(e.kind), e.before, e.keepUntilM, rest, l.channel, flag).Err()
+	if !writeBack {
+		l.br.Done(err)
+	}
+	if err != nil {
 		return fmt.Errorf("redisstore: storing revocation: %w", err)
 	}
 	return nil

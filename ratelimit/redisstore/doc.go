@@ -10,6 +10,11 @@
 // slot and Redis Cluster works. Constructors take a redis.UniversalClient:
 // a *redis.Client, a *redis.ClusterClient or a failover client.
 //
+// Each store has a circuit breaker (Options.Breaker): once Redis is known
+// to be down (a few consecutive connection-level failures), every call fails
+// at once with ErrCircuitOpen, which ratelimit handles as any store failure
+// (FailClosed decides), until a background PING finds Redis back.
+//
 // It is a package of its own so that programs that keep their limits in
 // memory do not link go-redis.
 package redisstore

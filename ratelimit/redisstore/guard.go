@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/apiguard/apiguard/internal/breaker"
 	"github.com/apiguard/apiguard/ratelimit"
 	"github.com/redis/go-redis/v9"
 )
@@ -55,11 +56,13 @@ return 0
 
 // GuardStore is a ratelimit.GuardStore in Redis: one hash per key
 // ("{<prefix>:bf:<hex>}", one slot), expiring with its state, one script per
-// call, Redis's clock. Safe for concurrent use.
+// call, Redis's clock. Safe for concurrent use. While its breaker is open
+// (Options.Breaker) every call fails at once with ErrCircuitOpen.
 type GuardStore struct {
 	c            redis.UniversalClient
 	prefix       string
 	fail, locked *redis.Script
+	br           *breaker.Breaker
 }
 
 // NewGuardStore returns a guard store using client c.
@@ -68,7 +71,11 @@ func NewGuardStore(c redis.UniversalClient, o Options) (*GuardStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &GuardStore{c: c, prefix: p, fail: redis.NewScript(guardFailScript), locked: redis.NewScript(guardLockedScript)}, nil
+	br, err := o.newBreaker(c, "NewGuardStore")
+	if err != nil {
+		return nil, err
+	}
+	return &GuardStore{c: c, prefix: p, fail: redis.NewScript(guardFailScript), locked: redis.NewScript(guardLockedScript), br: br}, nil
 }
 
 // Fail implements ratelimit.GuardStore; now is ignored (Redis's clock
@@ -77,10 +84,13 @@ func (s *GuardStore) Fail(ctx context.Context, k [32]byte, l ratelimit.Limit, p 
 	if err := l.Validate(); err != nil {
 		return 0, err
 	}
+	if err := s.br.Allow(); err != nil {
+		return 0, fmt.Errorf("redisstore: %w", err)
+	}
 	T := l.Interval().Microseconds()
 	us, err := s.fail.Run(ctx, s.c, []string{key(s.prefix, "bf", &k)},
 		T, l.Tolerance().Microseconds(), p.Base.Microseconds(), p.Max.Microseconds(), p.Memory.Microseconds()).Int64()
-	if err != nil {
+	if s.br.Done(err) != nil {
 		return 0, fmt.Errorf("redisstore: %w", err)
 	}
 	return time.Duration(us) * time.Microsecond, nil
@@ -89,8 +99,11 @@ func (s *GuardStore) Fail(ctx context.Context, k [32]byte, l ratelimit.Limit, p 
 // Locked implements ratelimit.GuardStore; now is ignored (Redis's clock
 // decides).
 func (s *GuardStore) Locked(ctx context.Context, k [32]byte, _ time.Time) (time.Duration, error) {
+	if err := s.br.Allow(); err != nil {
+		return 0, fmt.Errorf("redisstore: %w", err)
+	}
 	us, err := s.locked.Run(ctx, s.c, []string{key(s.prefix, "bf", &k)}).Int64()
-	if err != nil {
+	if s.br.Done(err) != nil {
 		return 0, fmt.Errorf("redisstore: %w", err)
 	}
 	return time.Duration(us) * time.Microsecond, nil
@@ -98,7 +111,10 @@ func (s *GuardStore) Locked(ctx context.Context, k [32]byte, _ time.Time) (time.
 
 // Reset implements ratelimit.GuardStore.
 func (s *GuardStore) Reset(ctx context.Context, k [32]byte) error {
-	if err := s.c.Del(ctx, key(s.prefix, "bf", &k)).Err(); err != nil {
+	if err := s.br.Allow(); err != nil {
+		return fmt.Errorf("redisstore: %w", err)
+	}
+	if err := s.br.Done(s.c.Del(ctx, key(s.prefix, "bf", &k)).Err()); err != nil {
 		return fmt.Errorf("redisstore: %w", err)
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/apiguard/apiguard/internal/breaker"
 	"github.com/apiguard/apiguard/ratelimit"
 	"github.com/redis/go-redis/v9"
 )
@@ -46,6 +47,7 @@ type LimiterStore struct {
 	c      redis.UniversalClient
 	prefix string
 	script *redis.Script
+	br     *breaker.Breaker
 }
 
 // NewLimiterStore returns a limiter store using client c.
@@ -54,11 +56,16 @@ func NewLimiterStore(c redis.UniversalClient, o Options) (*LimiterStore, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &LimiterStore{c: c, prefix: p, script: redis.NewScript(gcraScript)}, nil
+	br, err := o.newBreaker(c, "NewLimiterStore")
+	if err != nil {
+		return nil, err
+	}
+	return &LimiterStore{c: c, prefix: p, script: redis.NewScript(gcraScript), br: br}, nil
 }
 
 // Allow implements ratelimit.Store with one EVALSHA (EVAL when the script is
-// not yet loaded). now is ignored: Redis's clock decides.
+// not yet loaded). now is ignored: Redis's clock decides. While the
+// store's breaker is open it fails at once (ErrCircuitOpen).
 func (s *LimiterStore) Allow(ctx context.Context, k [32]byte, l ratelimit.Limit, _ time.Time, n int) (ratelimit.Decision, error) {
 	if err := l.Validate(); err != nil {
 		return ratelimit.Decision{}, err
@@ -66,9 +73,12 @@ func (s *LimiterStore) Allow(ctx context.Context, k [32]byte, l ratelimit.Limit,
 	if n < 0 {
 		return ratelimit.Decision{}, errors.New("redisstore: Allow: n must not be negative")
 	}
+	if err := s.br.Allow(); err != nil {
+		return ratelimit.Decision{}, fmt.Errorf("redisstore: %w", err)
+	}
 	T, tau := l.Interval().Microseconds(), l.Tolerance().Microseconds()
 	res, err := s.script.Run(ctx, s.c, []string{key(s.prefix, "rl", &k)}, T, tau, n).Int64Slice()
-	if err != nil {
+	if s.br.Done(err) != nil {
 		return ratelimit.Decision{}, fmt.Errorf("redisstore: %w", err)
 	}
 	if len(res) != 3 {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/apiguard/apiguard/auditlog"
+	"github.com/apiguard/apiguard/internal/breaker/breakertest"
 	"github.com/apiguard/apiguard/internal/redistest"
 	"github.com/apiguard/apiguard/ratelimit"
 	"github.com/redis/go-redis/v9"
@@ -47,6 +48,8 @@ func TestNewErrors(t *testing.T) {
 		{"guard nil client", newGuard, nil, Options{}, "NewGuardStore: client is nil"},
 		{"limiter braces", newLimiter, c, Options{Prefix: "a{b}"}, `Options.Prefix "a{b}"`},
 		{"guard braces", newGuard, c, Options{Prefix: "}"}, `Options.Prefix "}"`},
+		{"limiter negative breaker", newLimiter, c, Options{Breaker: BreakerOptions{Threshold: -1}}, "NewLimiterStore: Options.Breaker: Threshold"},
+		{"guard negative breaker", newGuard, c, Options{Breaker: BreakerOptions{Window: -1}}, "NewGuardStore: Options.Breaker: Threshold, Window"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -175,13 +178,18 @@ func TestRedisSharedBudget(t *testing.T) {
 }
 
 // Redis stopped mid-test: the middleware follows its fail setting and logs
-// the switch once, and the recovery once.
+// the switch once, and the recovery once, the store's breaker opening and
+// closing in between.
 func TestRedisStoppedMidTest(t *testing.T) {
 	for _, closed := range []bool{false, true} {
 		t.Run(map[bool]string{false: "open", true: "closed"}[closed], func(t *testing.T) {
 			s := redistest.Start(t)
 			var buf bytes.Buffer
-			st := newLimiterStore(t, newRedis(t, s))
+			drv := breakertest.NewDriver()
+			st, err := NewLimiterStore(newRedis(t, s), Options{Breaker: BreakerOptions{After: drv.After, OnChange: drv.OnChange}})
+			if err != nil {
+				t.Fatal(err)
+			}
 			l := newLimiter(t, ratelimit.Config{Store: st, Limit: ratelimit.Limit{Rate: 100, Period: time.Hour}, FailClosed: closed, Audit: auditlog.New(&buf, auditlog.Options{})})
 			h := l.Handler(okHandler)
 			serve := func() int {
@@ -205,7 +213,12 @@ func TestRedisStoppedMidTest(t *testing.T) {
 			if n := strings.Count(buf.String(), `"event":"store_unavailable"`); n != 1 {
 				t.Fatalf("%d store_unavailable lines, want 1:\n%s", n, buf.String())
 			}
+			// the breaker opened (the refused calls above failed at once) and
+			// a probe closes it after the restart
+			ctx := redistest.Context(t, 10*time.Second)
+			drv.AwaitOpen(ctx, t)
 			s.Restart()
+			drv.AwaitClosed(ctx, t)
 			ok := false
 			for i := 0; i < 20 && !ok; i++ {
 				ok = serve() == 200 && strings.Contains(buf.String(), "recovered")

@@ -3,9 +3,11 @@ package redisstore
 import (
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 
+	"github.com/apiguard/apiguard/internal/breaker"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -19,6 +21,41 @@ type Options struct {
 	// (guard): the whole key is the hash tag, so one decision touches one
 	// slot and Redis Cluster works.
 	Prefix string
+	// Breaker configures the store's circuit breaker (the zero value: on,
+	// with its defaults). See BreakerOptions.
+	Breaker BreakerOptions
+}
+
+// BreakerOptions configures the circuit breaker every store has, so that
+// while Redis is known to be down a call fails at once (with an error
+// matching ErrCircuitOpen, which ratelimit treats as any store failure:
+// FailClosed decides) instead of waiting for dials and retries. Fields:
+//
+//   - Disabled: no breaker (every call goes to Redis).
+//   - Threshold (default 3): consecutive connection-level failures, each
+//     within Window (default 1 s) of the previous, that open it; a failure
+//     within Window of the last closing reopens it at once. Only network
+//     errors, timeouts, LOADING, CLUSTERDOWN and MASTERDOWN count: never a
+//     script error, NOSCRIPT or a cancelled context.
+//   - ProbeInterval (default 250 ms): while open, a PING on the store's
+//     client this often (and with this timeout); the first that succeeds
+//     closes the breaker.
+//   - OnChange: told of each transition once (true: opened). The switch
+//     is also recorded by ratelimit's own "store failing" / "recovered"
+//     audit events, as before, since the calls fail and succeed again.
+//   - Now, After: the clock of Window and the probe schedule, for tests.
+type BreakerOptions = breaker.Options
+
+// ErrCircuitOpen matches the error of a call refused by an open breaker.
+var ErrCircuitOpen = breaker.ErrOpen
+
+// newBreaker builds the breaker of a store on c.
+func (o Options) newBreaker(c redis.UniversalClient, fn string) (*breaker.Breaker, error) {
+	b, err := breaker.NewRedis(c, o.Breaker)
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: %s: Options.%w", fn, err)
+	}
+	return b, nil
 }
 
 // prefix validates the client and o and returns the prefix to use.
