@@ -580,23 +580,3 @@ func ParseJWKS(data []byte) ([]*Key, error) {
 	}
 	return keys, nil
 }
-
-// ParseJWKSLenient reads a JWK Set, returning the keys that parse and one
-// error per key that does not (or a single error when the set itself does not
-// parse). Symmetric keys are HMAC keys; every key must carry its "alg".
-//
-// Deprecated: use ParseJWKSWith, which binds keys without alg to the
-// configured algorithms and reports each set-aside key with its kid and
-// reason.
-func ParseJWKSLenient(data []byte) ([]*Key, []error) {
-	o, _ := ParseOptions{Symmetric: true}.check("ParseJWKSLenient")
-	keys, skipped, err := parseJWKS(data, o)
-	if err != nil {
-		return nil, []error{err}
-	}
-	var errs []error
-	for _, s := range skipped {
-		errs = append(errs, errors.New("apiguard: "+s.String()))
-	}
-	return keys, errs
-}

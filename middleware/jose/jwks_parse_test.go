@@ -504,9 +504,9 @@ func TestParseJWKSShortForms(t *testing.T) {
 	if _, err := ParseJWKS(setOf(good[0], good[0])); err == nil || !strings.Contains(err.Error(), SkipDuplicateKID) {
 		t.Errorf("duplicate kid: %v", err)
 	}
-	keys, errs := ParseJWKSLenient(setOf(good[0], bad.json))
-	if len(keys) != 1 || len(errs) != 1 || !strings.Contains(errs[0].Error(), bad.kid) {
-		t.Errorf("ParseJWKSLenient: %d keys, %v", len(keys), errs)
+	keys, skipped, err := ParseJWKSWith(setOf(good[0], bad.json), ParseOptions{})
+	if err != nil || len(keys) != 1 || len(skipped) != 1 || skipped[0].KID != bad.kid {
+		t.Errorf("ParseJWKSWith: %d keys, %v, %v", len(keys), skipped, err)
 	}
 	if k, err := ParseJWK([]byte(good[1])); err != nil || k.ID() != "good-ec" {
 		t.Errorf("ParseJWK: %v %v", k, err)
