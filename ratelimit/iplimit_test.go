@@ -201,7 +201,6 @@ func TestIPCeilingConfigErrors(t *testing.T) {
 	}{
 		{"off and set", Config{Limit: PerMinute(1), IPMultiple: -1, IPLimit: PerMinute(5)}, "Config.IPMultiple -1"},
 		{"bad explicit", Config{Limit: PerMinute(1), IPLimit: Limit{Rate: -1, Period: time.Minute}}, "Config.IPLimit.Rate -1"},
-		{"default too fine", Config{Limit: PerSecond(500_000)}, "Config.IPLimit (10 × Config.Limit)"},
 		{"multiple overflows", Config{Limit: PerHour(1 << 30), IPMultiple: 1 << 40}, "overflows"},
 	}
 	for _, tt := range tests {
@@ -212,8 +211,11 @@ func TestIPCeilingConfigErrors(t *testing.T) {
 			}
 		})
 	}
-	if _, err := New(Config{Limit: PerSecond(500_000), IPMultiple: -1}); err != nil {
-		t.Fatalf("a fine limit with the ceiling off: %v", err)
+	// A client budget above 100,000/s gets the finest ceiling a Limit
+	// holds, with the multiplied burst, rather than an error.
+	l, err := New(Config{Limit: PerSecond(500_000)})
+	if want := (Limit{Rate: 1_000_000, Period: time.Second, Burst: 5_000_000}); err != nil || l.cfg.IPLimit != want {
+		t.Fatalf("a fine client limit: IPLimit %v, %v; want %v", l.cfg.IPLimit, err, want)
 	}
 }
 

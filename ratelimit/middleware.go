@@ -26,7 +26,8 @@ type Config struct {
 	// default, an IPv6 /64: Identity.Group) whatever User-Agents it sends,
 	// so that rotating the agent, which makes a new client each time, does
 	// not multiply the budget without end. Zero means IPMultiple × Limit:
-	// Rate and Burst multiplied, the same Period. It is announced as a
+	// Rate and Burst multiplied, the same Period (the Rate capped at one
+	// request a microsecond, the finest a Limit holds). It is announced as a
 	// second RateLimit-Policy item named Name+"-ip".
 	//
 	// The ceiling applies to requests keyed by client identity (no KeyFunc,
@@ -180,6 +181,12 @@ func New(c Config) (*Limiter, error) {
 		c.IPLimit = Limit{Rate: m * c.Limit.Rate, Period: c.Limit.Period, Burst: m * c.Limit.Burst}
 		if c.IPLimit.Rate/m != c.Limit.Rate || c.IPLimit.Burst/m != c.Limit.Burst {
 			return nil, errors.New("ratelimit: Config.IPLimit (" + strconv.Itoa(m) + " × Config.Limit " + c.Limit.String() + ") overflows; set Config.IPLimit or a negative Config.IPMultiple")
+		}
+		if c.IPLimit.Period/time.Duration(c.IPLimit.Rate) < time.Microsecond {
+			// A client budget above 100,000/s: the ceiling is the finest
+			// a Limit holds, one request a microsecond, with the
+			// multiplied burst.
+			c.IPLimit = Limit{Rate: int(c.Limit.Period / time.Microsecond), Period: c.Limit.Period, Burst: m * c.Limit.burst()}
 		}
 		if err := c.IPLimit.check("Config.IPLimit (" + strconv.Itoa(m) + " × Config.Limit)"); err != nil {
 			return nil, errors.New(err.Error() + "; set Config.IPLimit, or a negative Config.IPMultiple to turn the IP ceiling off")
