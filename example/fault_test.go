@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"maps"
 	"net/http/httptest"
 	"strconv"
 	"strings"
@@ -223,6 +224,12 @@ func (l *faultLoad) count(status int) int {
 	return l.counts[status]
 }
 
+func (l *faultLoad) snapshot() map[int]int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return maps.Clone(l.counts)
+}
+
 func (l *faultLoad) halt() {
 	select {
 	case <-l.stop:
@@ -292,6 +299,14 @@ func TestFaultRedisKilledAndLostReplies(t *testing.T) {
 		waitStatus(t, ts, "logged out, before the kill, instance "+strconv.Itoa(i+1), revoked.access, 401)
 	}
 	live := two.login("alice", "alice-password") // a session that must survive the outage
+	// The load is under way, each client with a family in Redis.
+	deadline := time.Now().Add(faultDeadline)
+	for load.count(200) < 12 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the load did not start: %v", load.snapshot())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 
 	rs.Stop() // SIGKILL
 	for i, ts := range both {
@@ -305,11 +320,13 @@ func TestFaultRedisKilledAndLostReplies(t *testing.T) {
 		waitStatus(t, ts, "logged out, after the restart, instance "+strconv.Itoa(i+1), revoked.access, 401)
 		waitStatus(t, ts, "live session, after the restart, instance "+strconv.Itoa(i+1), live.access, 200)
 	}
-	// The load recovers: a sign-in and /api/me succeed again.
-	deadline := time.Now().Add(faultDeadline)
-	for before := load.count(200); load.count(200) < before+6; time.Sleep(50 * time.Millisecond) {
+	// The load recovers: a refresh of a family lost with the emptied Redis
+	// answers 400 invalid_grant (never a 5xx), and sign-ins and /api/me
+	// succeed again.
+	deadline = time.Now().Add(faultDeadline)
+	for before := load.count(200); load.count(200) < before+6 || load.invalid.Load() == 0; time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("the load did not recover after the restart: %v", load.counts)
+			t.Fatalf("the load did not recover after the restart: %v, %d refreshes of lost families", load.snapshot(), load.invalid.Load())
 		}
 	}
 	load.halt()
@@ -320,12 +337,13 @@ func TestFaultRedisKilledAndLostReplies(t *testing.T) {
 		t.Fatalf("during the outage: %d bad answers (5xx other than 503 with Retry-After, or transport errors): %v", len(load.bad), load.bad)
 	}
 	if seen503 == 0 {
-		t.Fatalf("the load saw no 503 during the outage: %v", load.counts)
+		t.Fatalf("the load saw no 503 during the outage: %v", load.snapshot())
 	}
 	if s := httpLog.String(); strings.Contains(s, "panic") {
 		t.Fatalf("a handler panicked:\n%s", s)
 	}
-	t.Logf("load: %v; %d refreshes of families lost with the restart", load.counts, load.invalid.Load())
+	t.Logf("load: %v; %d refreshes of families lost with the restart", load.snapshot(), load.invalid.Load())
+	writtenBack := 0
 	for i, ts := range both {
 		ev := auditEvents(t, ts)
 		logs := ts.log.String()
@@ -338,6 +356,10 @@ func TestFaultRedisKilledAndLostReplies(t *testing.T) {
 		if ev["refresh_reuse"] != 0 || ev["security_threat"] != 0 {
 			t.Errorf("instance %d: the outage was taken for an attack: %v", i+1, ev)
 		}
+		writtenBack += ev["store_unavailable:redis_restarted_empty"]
+	}
+	if writtenBack == 0 {
+		t.Error("no instance recorded writing its revocations back to the emptied Redis (redis_restarted_empty)")
 	}
 
 	// 3. A lost reply of the spend script. Instance one's only Redis
