@@ -183,9 +183,9 @@ func New(c Config) (*Limiter, error) {
 			return nil, errors.New("ratelimit: Config.IPLimit (" + strconv.Itoa(m) + " × Config.Limit " + c.Limit.String() + ") overflows; set Config.IPLimit or a negative Config.IPMultiple")
 		}
 		if c.IPLimit.Period/time.Duration(c.IPLimit.Rate) < time.Microsecond {
-			// A client budget above 100,000/s: the ceiling is the finest
-			// a Limit holds, one request a microsecond, with the
-			// multiplied burst.
+			// The multiplied rate is finer than a Limit holds (10 × a
+			// client budget above 100,000/s): the ceiling is one request
+			// a microsecond, with the multiplied burst.
 			c.IPLimit = Limit{Rate: int(c.Limit.Period / time.Microsecond), Period: c.Limit.Period, Burst: m * c.Limit.burst()}
 		}
 		if err := c.IPLimit.check("Config.IPLimit (" + strconv.Itoa(m) + " × Config.Limit)"); err != nil {
@@ -230,9 +230,8 @@ func MustNew(c Config) *Limiter {
 // Check takes one request's worth of budget for r and returns the decision:
 // the client's, or the IP group's when the IP ceiling refuses the request or
 // leaves fewer requests (or as many, for longer), Decision.Limit then being
-// Config.IPLimit. On a store
-// error it returns the error and a decision that follows the
-// fail-open/closed setting.
+// Config.IPLimit. On a store error it returns the error and a decision that
+// follows the fail-open/closed setting.
 func (l *Limiter) Check(r *http.Request) (Decision, error) {
 	d, _, err := l.check(r)
 	return d, err
