@@ -36,7 +36,8 @@ var ErrRefreshStoreFull = errors.New("apiguard: refresh: memory store full")
 type MemoryRefreshOptions struct {
 	// Now is the clock of housekeeping (reclaiming expired families and
 	// ended retry windows); the decisions of Lookup and Spend use the time
-	// they are given. Default time.Now.
+	// they are given. Give it the clock of the RefreshTokens using the
+	// store. Default time.Now.
 	Now func() time.Time
 	// MaxFamilies caps the families held. Default DefaultMaxFamilies
 	// (1,000,000).
@@ -70,7 +71,8 @@ type MemoryRefreshOptions struct {
 //     it can matter any more; its access tokens are revoked by the session
 //     revocation (RefreshConfig.Revocation), which keeps it as long as they
 //     live;
-//   - a spend's sealed successor is dropped when its retry window ends.
+//   - a spend's sealed successor is dropped when its retry window ends (a
+//     small entry per spend remembers the window until then).
 //
 // At a cap, a new family or a new token first reclaims expired families; if
 // none has expired, Create or Spend fails with ErrRefreshStoreFull (503).
