@@ -37,12 +37,20 @@
 // RateLimit-Policy and RateLimit fields of the IETF httpapi draft
 // (draft-ietf-httpapi-ratelimit-headers-10/11) on every response it limits:
 //
-//	RateLimit-Policy: "default";q=100;w=60
+//	RateLimit-Policy: "default";q=100;w=60, "default-ip";q=1000;w=60
 //	RateLimit: "default";r=0;t=12
 //
 // q and w are the policy (Rate per Period, in seconds); r is the remaining
 // quota and t the seconds until the full quota is back. A Burst other than the
-// Rate is shown as the extension parameter burst. When the store fails, the
+// Rate is shown as the extension parameter burst.
+//
+// The budget is per client (IP group and User-Agent), so an address that
+// changes its agent at every request would be a new client every time: each
+// IP group also has a ceiling (Config.IPLimit, by default DefaultIPMultiple =
+// 10 times the client budget over the same period; a negative
+// Config.IPMultiple turns it off), decided in the same path through the same
+// Store under a keyed hash of the group. It is the second RateLimit-Policy
+// item, Name+"-ip", and RateLimit names whichever of the two is tighter. When the store fails, the
 // limiter fails open (default) or closed (503), and records each switch once
 // in the audit log.
 //

@@ -13,7 +13,9 @@ import (
 
 // The identity middleware runs once, early; the limiter reads the identity
 // from the context. A client behind the trusted proxy 10.0.0.1 is limited by
-// its own address, not the proxy's.
+// its own address, not the proxy's. RateLimit-Policy announces the client's
+// budget and its address's ceiling (by default ten times as much, whatever
+// User-Agents it sends).
 func Example() {
 	id := ratelimit.MustNewIdentifier(ratelimit.IdentityConfig{
 		TrustedProxies: []string{"10.0.0.0/8"},
@@ -41,11 +43,11 @@ func Example() {
 		fmt.Print(rec.Body.String())
 	}
 	// Output:
-	// 200 "default";q=2;w=60 "default";r=1;t=30 retry-after=""
+	// 200 "default";q=2;w=60, "default-ip";q=20;w=60 "default";r=1;t=30 retry-after=""
 	// hello 203.0.113.7
-	// 200 "default";q=2;w=60 "default";r=0;t=60 retry-after=""
+	// 200 "default";q=2;w=60, "default-ip";q=20;w=60 "default";r=0;t=60 retry-after=""
 	// hello 203.0.113.7
-	// 429 "default";q=2;w=60 "default";r=0;t=60 retry-after="30"
+	// 429 "default";q=2;w=60, "default-ip";q=20;w=60 "default";r=0;t=60 retry-after="30"
 	// {"error":"rate_limited","error_description":"too many requests"}
 }
 

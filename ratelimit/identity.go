@@ -318,12 +318,12 @@ func (id *Identifier) identityOf(r *http.Request) Identity {
 	return id.Identify(r)
 }
 
-// clientKey returns the client key of r, from the context when an
-// Identifier Handler put the identity there.
-func (id *Identifier) clientKey(r *http.Request) [32]byte {
+// clientKeys returns the client key and the IP-group key of r, from the
+// context when an Identifier Handler put the identity there.
+func (id *Identifier) clientKeys(r *http.Request) (key, ipKey [32]byte) {
 	if p, ok := r.Context().Value(identityCtxKey).(*Identity); ok && p != nil {
-		return p.Key
+		return p.Key, p.IPKey
 	}
 	_, e := id.lookup(r)
-	return e.key
+	return e.key, e.ipKey
 }

@@ -156,7 +156,7 @@ func TestMiddlewareHeaders(t *testing.T) {
 		if got != st.want {
 			t.Fatalf("step %d: got %+v, want %+v", i, got, st.want)
 		}
-		if p := res.Header.Get("RateLimit-Policy"); p != `"api";q=2;w=5` {
+		if p := res.Header.Get("RateLimit-Policy"); p != `"api";q=2;w=5, "api-ip";q=20;w=5` {
 			t.Fatalf("step %d: RateLimit-Policy %q", i, p)
 		}
 		if got.status == 429 {
@@ -174,7 +174,7 @@ func TestMiddlewarePolicyBurst(t *testing.T) {
 	l := newLimiter(t, Config{Limit: Limit{Rate: 100, Period: time.Minute, Burst: 20}})
 	rec := httptest.NewRecorder()
 	l.Handler(okHandler).ServeHTTP(rec, newReq("192.0.2.1:1", "ua"))
-	if p := rec.Header().Get("RateLimit-Policy"); p != `"default";q=100;w=60;burst=20` {
+	if p := rec.Header().Get("RateLimit-Policy"); p != `"default";q=100;w=60;burst=20, "default-ip";q=1000;w=60;burst=200` {
 		t.Fatalf("RateLimit-Policy %q", p)
 	}
 }
@@ -287,7 +287,9 @@ func TestMiddlewareFailOpenClosed(t *testing.T) {
 
 func BenchmarkMiddleware(b *testing.B) {
 	id := mustIdentifier(b, IdentityConfig{})
-	l := newLimiter(b, Config{Identifier: id, Limit: Limit{Rate: 1_000_000, Period: time.Second, Burst: 1 << 30}})
+	lim := Limit{Rate: 1_000_000, Period: time.Second, Burst: 1 << 30}
+	l := newLimiter(b, Config{Identifier: id, Limit: lim})
+	noIP := newLimiter(b, Config{Identifier: id, Limit: lim, IPMultiple: -1})
 	reqs := make([]*http.Request, 256)
 	for i := range reqs {
 		reqs[i] = newReq("192.0.2."+strconv.Itoa(i)+":1234", "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0")
@@ -302,6 +304,7 @@ func BenchmarkMiddleware(b *testing.B) {
 	b.Run("bare", func(b *testing.B) { bench(b, okHandler) })
 	b.Run("identity+limiter", func(b *testing.B) { bench(b, id.Handler(l.Handler(okHandler))) })
 	b.Run("limiter", func(b *testing.B) { bench(b, l.Handler(okHandler)) })
+	b.Run("limiter-no-ip-ceiling", func(b *testing.B) { bench(b, noIP.Handler(okHandler)) })
 	b.Run("identify", func(b *testing.B) {
 		cpuLoop(b, func(i int) { _ = id.Identify(reqs[i&255]) })
 	})
