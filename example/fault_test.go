@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log"
 	"maps"
@@ -19,9 +18,7 @@ import (
 
 	"github.com/apiguard/apiguard/internal/redistest"
 	"github.com/apiguard/apiguard/middleware/redisstore"
-	"github.com/apiguard/apiguard/middleware/token"
 	"github.com/redis/go-redis/v9"
-	"golang.org/x/crypto/bcrypt"
 )
 
 // faultDeadline bounds every wait of the fault test: generous, for a loaded
@@ -33,19 +30,7 @@ const faultDeadline = 30 * time.Second
 // a go-redis hook on the client of the refresh store.
 func faultServer(t *testing.T, httpLog *syncBuffer, hook redis.Hook, args ...string) *testServer {
 	t.Helper()
-	cfg, err := parseConfig(append([]string{"-log-level", "debug"}, args...), func(string) string { return "" }, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.bcryptCost = bcrypt.MinCost
-	logs := &syncBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	a, err := newApp(ctx, cfg, logs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.Close)
+	a, cfg, logs := newTestApp(t, args...)
 	if hook != nil {
 		// The example's refresh wiring (server.go), on a client of the same
 		// -redis with the hook.
@@ -60,18 +45,7 @@ func faultServer(t *testing.T, httpLog *syncBuffer, hook redis.Hook, args ...str
 		if err != nil {
 			t.Fatal(err)
 		}
-		a.refresh, err = token.NewRefreshTokens(token.RefreshConfig{
-			Store: store, FamilyTTL: cfg.RefreshTTL, Audit: a.audit,
-			Revocation: a.revocations, Issuer: cfg.Issuer, AccessTTL: cfg.AccessTTL + cfg.Leeway,
-			Reload: func(_ context.Context, sub string) ([]string, error) {
-				roles, err := a.users.roles(sub)
-				if err != nil {
-					return nil, fmt.Errorf("user %q: %w", sub, token.ErrInvalidGrant)
-				}
-				return roles, nil
-			},
-		})
-		if err != nil {
+		if a.refresh, err = a.newRefreshTokens(cfg, store); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -149,22 +149,7 @@ func newApp(ctx context.Context, cfg *config, logw io.Writer) (*app, error) {
 		a.revocations = middleware.NewMemoryRevocationList(nil)
 		refreshStore = token.NewMemoryRefreshStore(nil)
 	}
-	a.refresh, err = token.NewRefreshTokens(token.RefreshConfig{
-		Store: refreshStore, FamilyTTL: cfg.RefreshTTL, Audit: a.audit,
-		// A revoked family (reuse, logout, a user gone) takes its access
-		// tokens (sid = family ID) with it, on every instance.
-		Revocation: a.revocations, Issuer: cfg.Issuer, AccessTTL: cfg.AccessTTL + cfg.Leeway,
-		// Roles are reloaded at each refresh, so a role taken away ends with the
-		// next refresh; a user who no longer exists ends the family.
-		Reload: func(_ context.Context, sub string) ([]string, error) {
-			roles, err := a.users.roles(sub)
-			if err != nil {
-				return nil, fmt.Errorf("user %q: %w", sub, token.ErrInvalidGrant)
-			}
-			return roles, nil
-		},
-	})
-	if err != nil {
+	if a.refresh, err = a.newRefreshTokens(cfg, refreshStore); err != nil {
 		return nil, err
 	}
 
@@ -248,6 +233,25 @@ func newApp(ctx context.Context, cfg *config, logw io.Writer) (*app, error) {
 	a.closers = append(a.closers, func() { a.auth.Close() })
 	ok = true
 	return a, nil
+}
+
+// newRefreshTokens is the example's refresh-token wiring over store.
+func (a *app) newRefreshTokens(cfg *config, store token.RefreshStore) (*token.RefreshTokens, error) {
+	return token.NewRefreshTokens(token.RefreshConfig{
+		Store: store, FamilyTTL: cfg.RefreshTTL, Audit: a.audit,
+		// A revoked family (reuse, logout, a user gone) takes its access
+		// tokens (sid = family ID) with it, on every instance.
+		Revocation: a.revocations, Issuer: cfg.Issuer, AccessTTL: cfg.AccessTTL + cfg.Leeway,
+		// Roles are reloaded at each refresh, so a role taken away ends with the
+		// next refresh; a user who no longer exists ends the family.
+		Reload: func(_ context.Context, sub string) ([]string, error) {
+			roles, err := a.users.roles(sub)
+			if err != nil {
+				return nil, fmt.Errorf("user %q: %w", sub, token.ErrInvalidGrant)
+			}
+			return roles, nil
+		},
+	})
 }
 
 // redisLogger adapts go-redis's logger interface to the example's zerolog

@@ -44,6 +44,21 @@ type testServer struct {
 
 func newTestServer(t *testing.T, args ...string) *testServer {
 	t.Helper()
+	a, _, logs := newTestApp(t, args...)
+	h, err := a.apiHandler()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &testServer{t: t, app: a, srv: srv, log: logs}
+}
+
+// newTestApp builds the example's app from args as main does (bcrypt at its
+// lowest cost, the audit log at debug into the returned buffer), closed when
+// the test ends.
+func newTestApp(t *testing.T, args ...string) (*app, *config, *syncBuffer) {
+	t.Helper()
 	cfg, err := parseConfig(append([]string{"-log-level", "debug"}, args...), func(string) string { return "" }, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -57,13 +72,7 @@ func newTestServer(t *testing.T, args ...string) *testServer {
 		t.Fatal(err)
 	}
 	t.Cleanup(a.Close)
-	h, err := a.apiHandler()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return &testServer{t: t, app: a, srv: srv, log: logs}
+	return a, cfg, logs
 }
 
 type response struct {
