@@ -2,7 +2,6 @@ package middleware
 
 import (
 	"encoding/json"
-	"strings"
 	"time"
 
 	"github.com/apiguard/apiguard/internal/strictjson"
@@ -74,28 +73,6 @@ func (c *Claims) Get(name string) (json.RawMessage, bool) {
 
 // Raw returns a copy of the whole claims set JSON.
 func (c *Claims) Raw() json.RawMessage { return json.RawMessage(c.raw) }
-
-// sessionID returns the "sid" member of the claims set raw. ok is false
-// when sid is present but not a JSON string. A sid without escapes (the
-// family IDs apiguard issues are base64url) is a substring of raw, so the
-// common case does not allocate.
-func sessionID(raw string) (string, bool) {
-	v, found := strictjson.Member(raw, "sid")
-	if !found {
-		return "", true
-	}
-	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
-		return "", false
-	}
-	if s := v[1 : len(v)-1]; !strings.ContainsRune(s, '\\') {
-		return s, true
-	}
-	var sid string
-	if json.Unmarshal([]byte(v), &sid) != nil {
-		return "", false
-	}
-	return sid, true
-}
 
 func numericDate(d strictjson.NumericDate) time.Time {
 	if !d.Set {

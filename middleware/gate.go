@@ -13,8 +13,8 @@ import (
 // verify is the gate's one sequence of checks: a validation-cache hit needs
 // only the revocation check; a miss runs every step. fromHeader says the
 // token came from an Authorization header whose b64token syntax has not been
-// checked yet (see bearerCandidate): every cached token passed the stricter
-// compact-form check, so only a miss needs that scan.
+// checked yet (see bearerCandidate): every cached token, and every token the
+// shape check accepts, is a b64token, so only a refused one needs that scan.
 func (a *Authenticator) verify(ctx context.Context, token string, fromHeader bool) (*Claims, *Error) {
 	now := a.now()
 	if c, ok := a.cached(token, now); ok {
@@ -23,10 +23,14 @@ func (a *Authenticator) verify(ctx context.Context, token string, fromHeader boo
 		}
 		return c, nil
 	}
-	if fromHeader && !isB64Token(token) {
+	c, e := a.verifyMiss(ctx, token, now)
+	if e != nil && fromHeader && (e.Reason == ReasonMalformed || e.Reason == ReasonBadBase64) && !isB64Token(token) {
+		// Not even RFC 6750's b64token: a malformed header, not a bad
+		// token. Every compact JWS is a b64token, so only a token the
+		// shape check refused needs this scan.
 		return nil, newError(ReasonMalformedHeader, nil)
 	}
-	return a.verifyMiss(ctx, token, now)
+	return c, e
 }
 
 // cached returns the claims of a token validated before and still live at
@@ -108,11 +112,7 @@ func (a *Authenticator) verifyMiss(ctx context.Context, token string, now time.T
 		}
 		return nil, jsonError(err, ReasonClaimInvalid)
 	}
-	sid, ok := sessionID(parts.payload)
-	if !ok {
-		return nil, newError(ReasonClaimInvalid, nil)
-	}
-	c.Issuer, c.Subject, c.JTI, c.SessionID = sc.Iss, sc.Sub, sc.Jti, sid
+	c.Issuer, c.Subject, c.JTI, c.SessionID = sc.Iss, sc.Sub, sc.Jti, sc.Sid
 	c.Audience = sc.Aud[:len(sc.Aud):len(sc.Aud)]
 	c.Roles = sc.Roles[:len(sc.Roles):len(sc.Roles)]
 	c.Scopes = sc.Scope[:len(sc.Scope):len(sc.Scope)]

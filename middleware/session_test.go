@@ -52,27 +52,35 @@ func TestGateSessionRevocation(t *testing.T) {
 	}
 }
 
+// TestSessionID: sid is read by the claims decoder's one pass, escapes
+// decoded, and anything but a string refuses the token.
 func TestSessionID(t *testing.T) {
+	k := fixtureKeys(t)
+	g := newTestGate(t, func(c *Config) { c.Now = func() time.Time { return t0 } })
 	tests := []struct {
-		raw  string
-		want string
-		ok   bool
+		sid    string // raw JSON, "" for none
+		want   string
+		reason Reason
 	}{
-		{`{"sid":"abc"}`, "abc", true},
-		{`{"sub":"x"}`, "", true},
-		{`{"sid":"a\"b"}`, `a"b`, true},
-		{`{"sid":null}`, "", false},
-		{`{"sid":["a"]}`, "", false},
+		{`"abc"`, "abc", ""},
+		{"", "", ""},
+		{`"a\"b"`, `a"b`, ""},
+		{`null`, "", ReasonClaimInvalid},
+		{`["a"]`, "", ReasonClaimInvalid},
 	}
 	for _, tc := range tests {
-		t.Run(tc.raw, func(t *testing.T) {
-			got, ok := sessionID(tc.raw)
-			if got != tc.want || ok != tc.ok {
-				t.Fatalf("sessionID(%s) = %q, %v; want %q, %v", tc.raw, got, ok, tc.want, tc.ok)
+		t.Run(tc.sid, func(t *testing.T) {
+			var over []string
+			if tc.sid != "" {
+				over = []string{"sid", tc.sid}
+			}
+			c, err := g.Verify(context.Background(), signJSON(t, jose.RS256, k.RSA, hdrRS, claimsJSON(over...)))
+			if got := reasonOf(err); got != tc.reason {
+				t.Fatalf("reason %q (%v), want %q", got, err, tc.reason)
+			}
+			if err == nil && c.SessionID != tc.want {
+				t.Fatalf("SessionID %q, want %q", c.SessionID, tc.want)
 			}
 		})
-	}
-	if n := testing.AllocsPerRun(100, func() { _, _ = sessionID(`{"iss":"i","sid":"fam-1"}`) }); n != 0 {
-		t.Fatalf("sessionID allocates %v times for an unescaped sid", n)
 	}
 }

@@ -150,7 +150,8 @@ type NumericDate struct {
 
 // Claims is a decoded JWT claims set.
 type Claims struct {
-	Iss, Sub, Jti string
+	// Sid is "sid", the session the token belongs to (a string).
+	Iss, Sub, Jti, Sid string
 	// Aud is "aud", a string or an array of strings; HasAud says whether it
 	// was present.
 	Aud    []string
@@ -207,6 +208,8 @@ func ParseClaims(s string, c *Claims) error {
 			c.Sub, err = d.stringMember(name)
 		case 1 << 2: // jti
 			c.Jti, err = d.stringMember(name)
+		case 1 << 9: // sid
+			c.Sid, err = d.stringMember(name)
 		case 1 << 3: // aud
 			c.HasAud = true
 			if d.peek() == '"' {
@@ -345,6 +348,8 @@ func claimBit(name string) uint16 {
 		return 1 << 7
 	case "scope":
 		return 1 << 8
+	case "sid":
+		return 1 << 9
 	}
 	return 0
 }
