@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -435,48 +434,11 @@ func discoveryContentType(v string) error {
 // Cache-Control max-age clamped to [lo, hi], or lo when there is none, when
 // one cannot be read, or with no-store or no-cache.
 func discoveryLifetime(h http.Header, lo, hi time.Duration) time.Duration {
-	life := time.Duration(-1)
-	for _, line := range h.Values("Cache-Control") {
-		for _, dir := range strings.Split(line, ",") {
-			name, val, hasVal := strings.Cut(strings.TrimSpace(dir), "=")
-			switch strings.ToLower(strings.TrimSpace(name)) {
-			case "no-store", "no-cache":
-				return lo
-			case "max-age":
-				val = strings.TrimSpace(val)
-				if len(val) >= 2 && val[0] == '"' && val[len(val)-1] == '"' {
-					val = val[1 : len(val)-1]
-				}
-				secs, ok := discoverySeconds(val)
-				if !hasVal || !ok {
-					return lo
-				}
-				if life < 0 || secs < life {
-					life = secs
-				}
-			}
-		}
+	age, ok, malformed := cacheMaxAge(h.Values("Cache-Control"))
+	if !ok || malformed {
+		return lo
 	}
-	return min(max(life, lo), hi)
-}
-
-// discoverySeconds parses delta-seconds (RFC 9111 §1.2.2), saturating at
-// about 292 years.
-func discoverySeconds(s string) (time.Duration, bool) {
-	if s == "" {
-		return 0, false
-	}
-	const limit = int64(1<<63-1) / int64(time.Second)
-	var n int64
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return 0, false
-		}
-		if n < limit {
-			n = n*10 + int64(s[i]-'0')
-		}
-	}
-	return time.Duration(min(n, limit)) * time.Second, true
+	return min(max(age, lo), hi)
 }
 
 // discoveryParse validates a metadata document for issuer: at most maxSize
@@ -555,19 +517,10 @@ func discoveryURL(s string) (*url.URL, error) {
 		return nil, errors.New("has userinfo")
 	case strings.Contains(s, "#"):
 		return nil, errors.New("has a fragment")
-	case u.Scheme == "http" && !discoveryLoopback(u.Hostname()):
+	case u.Scheme == "http" && !isLoopbackHost(u.Hostname()):
 		return nil, errors.New("uses http on a host that is not loopback")
 	}
 	return u, nil
-}
-
-// discoveryLoopback reports whether host is localhost, in 127.0.0.0/8 or ::1.
-func discoveryLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // discoveryClip shortens untrusted text before it goes into an error.

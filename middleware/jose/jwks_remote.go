@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -586,40 +585,49 @@ func (r *RemoteJWKS) get() (_ *remoteKeys, skipped []SkippedKey, read bool, _ ti
 	if len(s.keys) == 0 {
 		return nil, skipped, true, 0, fmt.Errorf("apiguard: remote JWKS: no usable key (%d set aside)", len(skipped))
 	}
-	return s, skipped, true, cacheMaxAge(resp.Header.Values("Cache-Control"), DefaultJWKSRefresh), nil
+	age, ok, _ := cacheMaxAge(resp.Header.Values("Cache-Control"))
+	if !ok {
+		age = DefaultJWKSRefresh
+	}
+	return s, skipped, true, age, nil
 }
 
-// cacheMaxAge returns the max-age of Cache-Control header values, 0 for
-// no-store or no-cache, or def when there is no usable max-age.
-func cacheMaxAge(values []string, def time.Duration) time.Duration {
-	found := false
-	var age time.Duration
+// cacheMaxAge reads the Cache-Control header values of a response the way
+// both remote documents (a JWK Set and a discovery document) are cached: the
+// smallest readable max-age (saturating at about 146 years) with ok true,
+// 0 and ok true with no-store or no-cache, ok false when no max-age is
+// readable; malformed reports a max-age that is not delta-seconds (RFC 9111
+// §1.2.2), which a JWK Set skips and discovery reads as the shortest
+// lifetime. The caller clamps the age.
+func cacheMaxAge(values []string) (age time.Duration, ok, malformed bool) {
+	const limit = int64(1<<62) / int64(time.Second)
 	for _, v := range values {
 		for _, d := range strings.Split(v, ",") {
 			name, val, _ := strings.Cut(strings.TrimSpace(d), "=")
 			switch strings.ToLower(strings.TrimSpace(name)) {
 			case "no-store", "no-cache":
-				return 0
+				return 0, true, malformed
 			case "max-age":
-				val = strings.Trim(strings.TrimSpace(val), `"`)
-				n, err := strconv.ParseUint(val, 10, 64)
-				if err != nil && !isDigits(val) {
+				val = strings.TrimSpace(val)
+				if len(val) >= 2 && val[0] == '"' && val[len(val)-1] == '"' {
+					val = val[1 : len(val)-1]
+				}
+				if !isDigits(val) {
+					malformed = true
 					continue
 				}
-				if err != nil || n > uint64(1<<62/time.Second) { // overflow: very long
-					n = uint64(1 << 62 / time.Second)
+				var n int64
+				for i := 0; i < len(val) && n < limit; i++ {
+					n = n*10 + int64(val[i]-'0')
 				}
-				if d := time.Duration(n) * time.Second; !found || d < age {
+				if d := time.Duration(min(n, limit)) * time.Second; !ok || d < age {
 					age = d // the most conservative of repeated max-age
 				}
-				found = true
+				ok = true
 			}
 		}
 	}
-	if !found {
-		return def
-	}
-	return age
+	return age, ok, malformed
 }
 
 func isDigits(s string) bool {

@@ -537,8 +537,8 @@ func FuzzCacheMaxAge(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if d := cacheMaxAge([]string{s}, time.Minute); d < 0 {
-			t.Fatalf("cacheMaxAge(%q) = %v", s, d)
+		if d, ok, _ := cacheMaxAge([]string{s}); d < 0 || (!ok && d != 0) {
+			t.Fatalf("cacheMaxAge(%q) = %v, %v", s, d, ok)
 		}
 	})
 }
