@@ -28,6 +28,14 @@ type RefreshStoreOptions struct {
 	// fails at once with an error matching ErrCircuitOpen, which
 	// token.RefreshTokens reports as token.ErrStoreUnavailable.
 	Breaker BreakerOptions
+	// MaxRotations caps the spends of one family, as in
+	// token.MemoryRefreshOptions: every spend adds a field to the family's
+	// hash, so without a cap one client refreshing as fast as its rate limit
+	// lets it would grow the hash for the family's whole lifetime. The
+	// family's next spend beyond it answers token.ErrInvalidGrant (the user
+	// signs in again) and the family stays until it expires, its spent
+	// tokens still detecting reuse. Default token.DefaultMaxRotations.
+	MaxRotations int
 }
 
 // RefreshStore is a token.RefreshStore in Redis. It is safe for
@@ -64,9 +72,10 @@ type RefreshStoreOptions struct {
 // a family. The retry window is compared the same way: instances whose
 // clocks differ by d stretch or shrink it by d.
 type RefreshStore struct {
-	c      redis.UniversalClient
-	prefix string
-	br     *breaker.Breaker
+	c            redis.UniversalClient
+	prefix       string
+	br           *breaker.Breaker
+	maxRotations int
 }
 
 var _ token.RefreshStore = (*RefreshStore)(nil)
@@ -82,11 +91,17 @@ func NewRefreshStore(client redis.UniversalClient, opts RefreshStoreOptions) (*R
 	if strings.ContainsAny(opts.Prefix, "{}") {
 		return nil, fmt.Errorf("redisstore: RefreshStoreOptions.Prefix %q contains a brace, which would change the hash tag", opts.Prefix)
 	}
+	switch {
+	case opts.MaxRotations < 0:
+		return nil, fmt.Errorf("redisstore: RefreshStoreOptions.MaxRotations is negative (%d)", opts.MaxRotations)
+	case opts.MaxRotations == 0:
+		opts.MaxRotations = token.DefaultMaxRotations
+	}
 	br, err := newBreaker(client, opts.Breaker, "RefreshStoreOptions")
 	if err != nil {
 		return nil, err
 	}
-	return &RefreshStore{c: client, prefix: opts.Prefix, br: br}, nil
+	return &RefreshStore{c: client, prefix: opts.Prefix, br: br, maxRotations: opts.MaxRotations}, nil
 }
 
 // allow fails at once while the breaker is open.
@@ -120,7 +135,8 @@ return 1
 // decisions as token.MemoryRefreshStore.Spend.
 // KEYS[1]: the family. KEYS[2]: its sealed successor (same hash tag).
 // ARGV: presented hash, new hash, now (unix ms), sealed successor,
-// retry-until (unix ms).
+// retry-until (unix ms), the most spends a family may have (field n counts
+// them).
 // Reply: {status, id, sub, roles, created, exp, current hash, sealed} with
 // status "ok" (spent; the new hash is current), "retry" (the presented hash
 // was spent within its window and its successor is current: nothing
@@ -132,7 +148,9 @@ if not f[1] or not f[2] then return {'invalid'} end
 local now = tonumber(ARGV[3])
 if f[3] == '1' or tonumber(f[2]) <= now then return {'invalid'} end
 if f[1] == ARGV[1] then
-  redis.call('HSET', KEYS[1], 'cur', ARGV[2], 's:' .. ARGV[1], '1', 'prev', ARGV[1], 'prevUntil', ARGV[5])
+  local n = tonumber(redis.call('HGET', KEYS[1], 'n') or '0')
+  if n >= tonumber(ARGV[6]) then return {'invalid'} end
+  redis.call('HSET', KEYS[1], 'cur', ARGV[2], 's:' .. ARGV[1], '1', 'prev', ARGV[1], 'prevUntil', ARGV[5], 'n', n + 1)
   local keep = math.min(tonumber(ARGV[5]), tonumber(f[2]))
   if keep > now then
     redis.call('SET', KEYS[2], ARGV[4], 'PXAT', string.format('%.0f', keep))
@@ -266,7 +284,7 @@ func (s *RefreshStore) Spend(ctx context.Context, req token.SpendRequest) (token
 	}
 	reply, err := spendScript.Run(ctx, s.c, []string{s.familyKey(id), s.successorKey(id)},
 		hex.EncodeToString(req.Hash[:]), hex.EncodeToString(req.Next.Hash[:]), req.Now.UnixMilli(),
-		req.Next.Sealed, req.RetryUntil.UnixMilli()).Slice()
+		req.Next.Sealed, req.RetryUntil.UnixMilli(), s.maxRotations).Slice()
 	if s.br.Done(err) != nil {
 		// Not knowing whether the script ran, keep the new index key: if it
 		// did, the new token is current and needs it. An orphan expires
