@@ -526,20 +526,26 @@ func (rt *RefreshTokens) newToken() (string, [32]byte, error) {
 // store keeps for it. ok is false for anything else, which is rejected
 // before any store is asked.
 func HashRefreshToken(token string) (hash [32]byte, ok bool) {
-	if len(token) != RefreshTokenLen {
+	if !validB64Of32(token) {
 		return hash, false
 	}
-	for i := 0; i < len(token); i++ {
-		if !refreshB64Char(token[i]) {
-			return hash, false
+	return sha256.Sum256([]byte(token)), true
+}
+
+// validB64Of32 reports whether s is 32 bytes in canonical unpadded
+// base64url: a refresh token, or a SHA-256 thumbprint (jkt, x5t#S256).
+func validB64Of32(s string) bool {
+	if len(s) != RefreshTokenLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !refreshB64Char(s[i]) {
+			return false
 		}
 	}
 	// 43 characters carry 258 bits: the last one must leave the two spare
 	// bits zero, or several strings would name the same 32 bytes.
-	if refreshB64Value(token[len(token)-1])&0x3 != 0 {
-		return hash, false
-	}
-	return sha256.Sum256([]byte(token)), true
+	return refreshB64Value(s[len(s)-1])&0x3 == 0
 }
 
 func validRefreshFamilyID(id string) bool {
