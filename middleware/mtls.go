@@ -115,7 +115,14 @@ func parseByteSequence(v string) ([]byte, bool) {
 	if len(v) < 3 || v[0] != ':' || v[len(v)-1] != ':' {
 		return nil, false
 	}
-	der, err := base64.StdEncoding.Strict().DecodeString(v[1 : len(v)-1])
+	enc := v[1 : len(v)-1]
+	for i := 0; i < len(enc); i++ {
+		// The decoder skips CR and LF; a byte sequence has none.
+		if k := tokenClass[enc[i]]; k != cB64URL && k != cStd && k != cPad || enc[i] == '-' || enc[i] == '_' {
+			return nil, false
+		}
+	}
+	der, err := base64.StdEncoding.Strict().DecodeString(enc)
 	if err != nil || len(der) == 0 {
 		return nil, false
 	}

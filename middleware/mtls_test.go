@@ -217,10 +217,32 @@ func TestParseByteSequence(t *testing.T) {
 		"::":           "",
 		":a GVsbG8=:":  "",
 		":aGVsbG9=:":   "", // non-zero unused bits
+		":aGVs\nbG8=:": "", // the decoder would skip the newline
+		":aGVs\rbG8=:": "",
+		":a-_b:":       "",
 	} {
 		got, ok := parseByteSequence(in)
 		if ok != (want != "") || string(got) != want {
 			t.Errorf("parseByteSequence(%q) = %q, %v; want %q", in, got, ok, want)
 		}
 	}
+}
+
+func FuzzParseByteSequence(f *testing.F) {
+	for _, s := range []string{":aGVsbG8=:", " :YQ==: ", "::", ":", ":a:", ":aGVsbG9=:", ":aGVs\nbG8=:"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		der, ok := parseByteSequence(v)
+		if !ok {
+			return
+		}
+		inner := strings.Trim(v, " \t")
+		if len(der) == 0 || inner[0] != ':' || inner[len(inner)-1] != ':' {
+			t.Fatalf("%q accepted as %x", v, der)
+		}
+		if base64.StdEncoding.EncodeToString(der) != inner[1:len(inner)-1] {
+			t.Fatalf("%q: not canonical base64 of %x", v, der)
+		}
+	})
 }

@@ -256,6 +256,7 @@ func FuzzStrictJSON(f *testing.F) {
 		`{}`, `{"iss":"i","sub":"s","aud":["a"],"exp":1.5e9,"roles":["r"],"scope":"a b"}`,
 		`{"alg":"RS256","kid":"k","crit":["x"],"jwk":{}}`, `{"a":"\ud83d\ude00\u00e9"}`,
 		`{"a":[1,{"b":null}],"a":2}`, "{\"a\":\"\xff\"}", `{"exp":-0.0000001}`,
+		`{"cnf":{"jkt":"a","x5t#S256":"b","jwk":{"kty":"EC"}},"acr":"gold","auth_time":1.7e9}`, `{"cnf":{"jkt":""}}`,
 	} {
 		f.Add(s)
 	}
@@ -286,6 +287,18 @@ func FuzzStrictJSON(f *testing.F) {
 			var w any
 			if err := json.Unmarshal([]byte(raw), &w); err != nil || !reflect.DeepEqual(w, v) {
 				t.Fatalf("Member(%q) = %q, encoding/json has %v", name, raw, v)
+			}
+		}
+		if cerr == nil {
+			if cnf, ok := m["cnf"].(map[string]any); ok {
+				if !c.Cnf.Set || cnf["jkt"] != nil && cnf["jkt"] != c.Cnf.JKT || cnf["x5t#S256"] != nil && cnf["x5t#S256"] != c.Cnf.X5TS256 {
+					t.Fatalf("cnf %+v, encoding/json has %v", c.Cnf, cnf)
+				}
+			} else if c.Cnf.Set {
+				t.Fatalf("cnf set from %v", m["cnf"])
+			}
+			if v, ok := m["acr"]; ok && v != c.Acr {
+				t.Fatalf("acr %q, encoding/json has %v", c.Acr, v)
 			}
 		}
 		str := func(name, got string) {
