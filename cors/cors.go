@@ -13,8 +13,8 @@ import (
 // Defaults used for the zero fields of a Policy.
 var (
 	defaultMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
-	defaultHeaders = []string{"Authorization", "Content-Type"}
-	defaultExposed = []string{"WWW-Authenticate", "Retry-After", "RateLimit", "RateLimit-Policy"}
+	defaultHeaders = []string{"Authorization", "Content-Type", "DPoP"}
+	defaultExposed = []string{"WWW-Authenticate", "Retry-After", "RateLimit", "RateLimit-Policy", "DPoP-Nonce"}
 )
 
 const defaultMaxAge = 10 * time.Minute
@@ -50,10 +50,11 @@ type Policy struct {
 	// DELETE.
 	AllowedMethods []string
 	// AllowedHeaders may be sent cross-origin. Default Authorization,
-	// Content-Type. "*" (any header) is refused with AllowCredentials.
+	// Content-Type, DPoP (the proof of RFC 9449). "*" (any header) is refused with AllowCredentials.
 	AllowedHeaders []string
 	// ExposedHeaders may be read by the calling page. Default
-	// WWW-Authenticate, Retry-After, RateLimit, RateLimit-Policy.
+	// WWW-Authenticate, Retry-After, RateLimit, RateLimit-Policy, DPoP-Nonce
+	// (the server nonce a DPoP client must use next).
 	ExposedHeaders []string
 	// MaxAge is how long browsers may cache a preflight's answer, whole
 	// seconds. Default 10 minutes. (Chromium caps it at 2 hours.)

@@ -48,6 +48,7 @@ func TestSpec(t *testing.T) {
 		// Preflights, credentials policy.
 		{name: "preflight allowed", policy: "credentials", method: "OPTIONS", origin: o(app), acrm: "DELETE", status: 204, acao: app},
 		{name: "preflight allowed headers", policy: "credentials", method: "OPTIONS", origin: o(app), acrm: "POST", acrh: "authorization,content-type", status: 204, acao: app},
+		{name: "preflight DPoP proof header", policy: "credentials", method: "OPTIONS", origin: o(app), acrm: "GET", acrh: "authorization,dpop", status: 204, acao: app},
 		{name: "preflight header not allowed", policy: "credentials", method: "OPTIONS", origin: o(app), acrm: "POST", acrh: "authorization,x-debug", status: 403, reason: ReasonHeaders},
 		{name: "preflight method not allowed", policy: "credentials", method: "OPTIONS", origin: o(app), acrm: "PURGE", status: 403, reason: ReasonMethod},
 		{name: "preflight method case", policy: "credentials", method: "OPTIONS", origin: o(app), acrm: "patch", status: 403, reason: ReasonMethod},
@@ -310,4 +311,25 @@ func TestParseOrigin(t *testing.T) {
 			t.Errorf("%v allocations", n)
 		}
 	})
+}
+
+// A DPoP client must read the server nonce of RFC 9449 §8 from a
+// cross-origin response; without it in Access-Control-Expose-Headers the
+// page never sees DPoP-Nonce and every call fails with use_dpop_nonce.
+func TestDPoPNonceExposed(t *testing.T) {
+	h := MustNew(Policy{AllowedOrigins: []string{"https://app.example.com"}}).Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	r := httptest.NewRequest(http.MethodGet, "/api/me", nil)
+	r.Header.Set("Origin", "https://app.example.com")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	got := w.Header().Get("Access-Control-Expose-Headers")
+	found := false
+	for _, name := range strings.Split(got, ",") {
+		if strings.EqualFold(strings.TrimSpace(name), "DPoP-Nonce") {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("Access-Control-Expose-Headers = %q, want DPoP-Nonce among them", got)
+	}
 }
