@@ -163,7 +163,7 @@ func TestSpec(t *testing.T) {
 					t.Errorf("Access-Control-Allow-Headers = %q, want %q", got, tt.acrh)
 				}
 			case tt.acao != "":
-				if got := res.Header.Get("Access-Control-Expose-Headers"); got != "Www-Authenticate, Retry-After, Ratelimit, Ratelimit-Policy" {
+				if got := res.Header.Get("Access-Control-Expose-Headers"); got != "Www-Authenticate, Retry-After, Ratelimit, Ratelimit-Policy, Dpop-Nonce" {
 					t.Errorf("Access-Control-Expose-Headers = %q", got)
 				}
 			}
