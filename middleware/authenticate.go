@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/apiguard/apiguard/auditlog"
+	"github.com/apiguard/apiguard/middleware/dpop"
 )
 
 // Authenticator is the Bearer authentication middleware and the token gate
@@ -38,6 +39,16 @@ type Authenticator struct {
 	writeError  ErrorWriter
 	failures    FailureCounter
 	audit       *auditlog.Logger
+
+	// Sender-constrained tokens (dpop.go, mtls.go) and metadata
+	// (metadata.go).
+	dpop          *dpop.Verifier
+	dpopAlgs      string // for the DPoP challenge
+	dpopRequired  bool
+	mtls          *mtls
+	metadata      []byte // the RFC 9728 document, nil without Config.Resource
+	metadataCache string // its Cache-Control
+	metadataURL   string // resource_metadata of the challenges
 }
 
 // b64 is the strict decoder of the compact form: it refuses non-zero unused
@@ -46,7 +57,10 @@ var b64 = base64.RawURLEncoding.Strict()
 
 // Verify checks token through every step of the gate and returns its claims,
 // or an *Error saying why not. The claims must not be modified (see Claims).
-// It neither writes nor records anything.
+// It neither writes nor records anything. Without a request it cannot check
+// what a token is bound to: a caller accepting tokens with a
+// Claims.Confirmation must check the DPoP proof or the client certificate
+// itself (Authenticate and Handler do).
 func (a *Authenticator) Verify(ctx context.Context, token string) (*Claims, error) {
 	c, e := a.verify(ctx, token, false)
 	if e != nil {
@@ -59,7 +73,7 @@ func (a *Authenticator) Verify(ctx context.Context, token string) (*Claims, erro
 // (nil, nil) for a request without credentials in Optional mode, and an
 // *Error for every refusal. It does not write a response nor record anything.
 func (a *Authenticator) Authenticate(r *http.Request) (*Claims, error) {
-	c, _, e := a.authenticate(r)
+	c, _, _, e := a.authenticate(r)
 	if e != nil {
 		return nil, e
 	}
@@ -69,24 +83,33 @@ func (a *Authenticator) Authenticate(r *http.Request) (*Claims, error) {
 	return c, nil
 }
 
-// authenticate extracts r's token and verifies it. It returns the token as
-// well, for the audit log's token id.
-func (a *Authenticator) authenticate(r *http.Request) (*Claims, string, *Error) {
+// authenticate extracts r's token, verifies it and checks what it is bound
+// to (a DPoP key, a client certificate). It returns the token as well, for
+// the audit log's token id, and the DPoP nonce the response should carry.
+func (a *Authenticator) authenticate(r *http.Request) (*Claims, string, string, *Error) {
 	token, src, reason := a.extract(r)
 	if reason != "" {
-		return nil, "", newError(reason, nil)
+		return nil, "", "", newError(reason, nil)
 	}
 	if src == fromNone {
 		if a.optional {
-			return nil, "", nil
+			return nil, "", "", nil
 		}
-		return nil, "", newError(ReasonNoToken, nil)
+		return nil, "", "", newError(ReasonNoToken, nil)
 	}
-	c, e := a.verify(r.Context(), token, src == fromHeader)
+	c, e := a.verify(r.Context(), token, src == fromHeader || src == fromDPoP)
 	if e != nil && e.Reason == ReasonMalformedHeader {
 		token = "" // not a token: no token id in the audit log
 	}
-	return c, token, e
+	var nonce string
+	if e == nil && a.bound(r, c, src) {
+		nonce, e = a.bind(r, c, token, src)
+	}
+	if e != nil {
+		e.DPoP = e.DPoP || src == fromDPoP
+		return nil, token, "", e
+	}
+	return c, token, nonce, nil
 }
 
 // Handler returns next behind Bearer authentication: authenticated requests
@@ -95,10 +118,13 @@ func (a *Authenticator) authenticate(r *http.Request) (*Claims, string, *Error) 
 // answered by the ErrorWriter and next is not called.
 func (a *Authenticator) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, token, e := a.authenticate(r)
+		c, token, nonce, e := a.authenticate(r)
 		if e != nil {
 			a.refuse(w, r, token, e)
 			return
+		}
+		if nonce != "" {
+			w.Header()["Dpop-Nonce"] = []string{nonce}
 		}
 		if c == nil { // Optional, no credentials
 			next.ServeHTTP(w, r)
@@ -120,7 +146,7 @@ func (a *Authenticator) Close() error {
 }
 
 func (a *Authenticator) refuse(w http.ResponseWriter, r *http.Request, token string, e *Error) {
-	e.Realm = a.realm
+	a.challengeFor(e, false)
 	if e.Reason != ReasonNoToken {
 		if a.audit != nil {
 			ev := auditlog.Event{
@@ -140,7 +166,7 @@ func (a *Authenticator) refuse(w http.ResponseWriter, r *http.Request, token str
 				a.audit.Record(r, ev)
 			}
 		}
-		if a.failures != nil && e.Status != http.StatusServiceUnavailable {
+		if a.failures != nil && e.Status != http.StatusServiceUnavailable && e.Code != CodeUseDPoPNonce {
 			a.failures.TokenFailed(r)
 		}
 	}

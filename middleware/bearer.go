@@ -26,15 +26,22 @@ func bearerFromHeader(v string, max int) (token string, isBearer bool, reason Re
 // miss: every cached token passed the stricter compact-form check, and
 // skipping a second scan of it keeps a hit cheap.
 func bearerCandidate(v string, max int) (token string, isBearer bool, reason Reason) {
+	return schemeCandidate(v, "Bearer", max)
+}
+
+// schemeCandidate is bearerCandidate for the auth-scheme scheme (Bearer, or
+// DPoP, whose credentials have the same syntax: RFC 9449 §7.1).
+func schemeCandidate(v, scheme string, max int) (token string, isScheme bool, reason Reason) {
 	// The auth-scheme is a token ending at the first space or the end; only
-	// its first 7 bytes need a look.
-	if len(v) < 6 || !asciiEqualFold(v[:6], "Bearer") || len(v) > 6 && v[6] != ' ' {
+	// its first len(scheme)+1 bytes need a look.
+	n := len(scheme)
+	if len(v) < n || !asciiEqualFold(v[:n], scheme) || len(v) > n && v[n] != ' ' {
 		return "", false, ""
 	}
 	if len(v) > max+maxSchemeOverhead {
 		return "", true, ReasonTokenTooLarge
 	}
-	i := 6
+	i := n
 	for i < len(v) && v[i] == ' ' {
 		i++
 	}
@@ -49,7 +56,7 @@ func bearerCandidate(v string, max int) (token string, isBearer bool, reason Rea
 }
 
 // maxSchemeOverhead is how many bytes beyond the token an Authorization value
-// may have ("Bearer" and its spaces).
+// may have ("Bearer" or "DPoP" and its spaces).
 const maxSchemeOverhead = 64
 
 // isB64Token reports whether s matches RFC 6750's
@@ -96,6 +103,7 @@ type source uint8
 const (
 	fromNone source = iota
 	fromHeader
+	fromDPoP // Authorization: DPoP, read only with a DPoP verifier
 	fromQuery
 	fromCookie
 )
@@ -116,6 +124,14 @@ func (a *Authenticator) extract(r *http.Request) (string, source, Reason) {
 		}
 		if isBearer {
 			token, src = t, fromHeader
+		} else if a.dpop != nil {
+			t, isDPoP, reason := schemeCandidate(hv[0], "DPoP", max)
+			if reason != "" {
+				return "", fromDPoP, reason
+			}
+			if isDPoP {
+				token, src = t, fromDPoP
+			}
 		}
 	default:
 		return "", fromHeader, ReasonMultipleHeaders

@@ -30,14 +30,40 @@ type Claims struct {
 	IssuedAt  time.Time
 	Roles     []string // the "roles" claim, an array of strings
 	Scopes    []string // the "scope" claim, a space-separated string or an array
+	// Confirmation is the "cnf" claim: the key (DPoP) or client
+	// certificate (mutual TLS) the token is bound to, which the
+	// Authenticator has checked the request against. Zero for a bearer
+	// token.
+	Confirmation Confirmation
+	// ACR is the "acr" claim, the authentication context class the user
+	// authenticated with ("" when absent); AuthTime is "auth_time", when
+	// the user authenticated (the zero time when absent). RequireStepUp
+	// reads them.
+	ACR      string
+	AuthTime time.Time
 
-	raw     string   // the claims set JSON, strictly validated
-	trusted *trusted // the issuer whose keys and rules verified the token
+	raw     string         // the claims set JSON, strictly validated
+	trusted *trusted       // the issuer whose keys and rules verified the token
+	auth    *Authenticator // the Authenticator that verified it, whose challenges the guards write
 
 	// Inline capacity so a typical token decodes into one allocation.
 	audBuf   [2]string
 	roleBuf  [4]string
 	scopeBuf [4]string
+}
+
+// Confirmation is the "cnf" claim of a token (RFC 7800 §3.1) as far as the
+// gate checks it: a token bound to a key or a certificate is accepted only
+// from a client proving it holds that key or certificate.
+type Confirmation struct {
+	// JKT is cnf.jkt, the RFC 7638 SHA-256 thumbprint (base64url) of the
+	// client's DPoP key (RFC 9449 §6.1): the request must carry a DPoP
+	// proof signed with that key.
+	JKT string
+	// X5TS256 is cnf["x5t#S256"], the SHA-256 thumbprint (base64url) of
+	// the DER of the client's certificate (RFC 8705 §3.1): the request must
+	// come with that certificate.
+	X5TS256 string
 }
 
 // HasRole reports whether role is one of c.Roles.

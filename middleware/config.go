@@ -12,6 +12,7 @@ import (
 
 	"github.com/apiguard/apiguard/auditlog"
 	"github.com/apiguard/apiguard/internal/strictjson"
+	"github.com/apiguard/apiguard/middleware/dpop"
 	"github.com/apiguard/apiguard/middleware/jose"
 )
 
@@ -188,6 +189,39 @@ type Config struct {
 	// *ratelimit.Guard to count invalid tokens towards its lockout. Default
 	// none.
 	Failures FailureCounter
+	// DPoP, when set, accepts DPoP-bound access tokens (RFC 9449 §7):
+	// Authorization: DPoP <token> with exactly one DPoP proof, which this
+	// verifier checks on every request (proofs are never cached; the
+	// token's own checks still use the validation cache) and whose key's
+	// thumbprint must be the token's cnf.jkt. A token with cnf.jkt presented
+	// as Bearer is refused, with DPoP set or not; so is a Bearer request
+	// with a DPoP header. 401s then carry a DPoP challenge (algs="...")
+	// beside the Bearer one, and a valid response carries DPoP-Nonce when
+	// the verifier's nonce rotated. Default nil: DPoP disabled (the DPoP
+	// scheme is not read).
+	DPoP *dpop.Verifier
+	// DPoPRequired refuses tokens that are not DPoP-bound on every route,
+	// and leaves the Bearer challenge out. It needs DPoP. Default false:
+	// once DPoP is set both are accepted; RequireDPoP requires DPoP on
+	// some routes only.
+	DPoPRequired bool
+	// MTLS, when set, also reads the client certificate of
+	// certificate-bound tokens (RFC 8705 §3) from a header set by trusted
+	// proxies (see MTLSConfig), and advertises support for them in the
+	// metadata. Without it a token with cnf["x5t#S256"] is still checked,
+	// against the request's own TLS client certificate. Default nil.
+	MTLS *MTLSConfig
+	// Resource is the resource identifier of the API (RFC 9728 §1.2): an
+	// https URL (http on a loopback host) without query or fragment, such
+	// as "https://api.example/orders". When set, MetadataHandler serves the
+	// protected-resource metadata, and every 401 challenge and 403
+	// insufficient_scope names it in resource_metadata="...". Default none.
+	Resource string
+	// ResourceMetadata is the rest of the metadata document (authorization
+	// servers, scopes...). It needs Resource. Default nil: only what the
+	// Authenticator knows.
+	ResourceMetadata *ResourceMetadata
+
 	// Audit records auditlog.TokenRejected for every refusal of presented
 	// credentials, and auditlog.SecurityThreat as well when Reason.Threat();
 	// with JWKSURL or Discovery it also receives the remote set's fetch
@@ -235,6 +269,12 @@ func New(cfg Config) (*Authenticator, error) {
 		audit:      cfg.Audit,
 	}
 	if err := a.checkConfig(&cfg); err != nil {
+		return nil, err
+	}
+	if err := a.setBinding(&cfg); err != nil {
+		return nil, err
+	}
+	if err := a.setResource(&cfg); err != nil {
 		return nil, err
 	}
 	if err := a.setIssuers(&cfg); err != nil {

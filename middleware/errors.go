@@ -65,27 +65,51 @@ const (
 	ReasonRevoked               Reason = "revoked"                // jti revoked, or the subject revoked after iat
 	ReasonRevocationUnavailable Reason = "revocation_unavailable" // the list cannot answer (503, fail closed)
 
+	// Sender-constrained tokens (dpop.go, mtls.go). A refused DPoP proof
+	// is recorded under the dpop package's own reason (dpop.Error.Reason,
+	// such as "dpop_htu_mismatch"), or one of these.
+	ReasonCnfUnsupported   Reason = "cnf_unsupported"    // cnf names no key or certificate the gate can check (only jwk, kid...)
+	ReasonDPoPDowngrade    Reason = "dpop_downgrade"     // a token with cnf.jkt presented as Bearer, or with DPoP disabled
+	ReasonDPoPUnbound      Reason = "dpop_unbound"       // the DPoP scheme, or a DPoP proof, with a token without cnf.jkt
+	ReasonDPoPRequired     Reason = "dpop_required"      // a Bearer token where DPoP is required (Config.DPoPRequired, RequireDPoP)
+	ReasonDPoPKeyMismatch  Reason = "dpop_key_mismatch"  // the proof's key is not the token's cnf.jkt
+	ReasonDPoPProofInvalid Reason = "dpop_proof_invalid" // a proof refused for a reason the dpop package did not name
+	ReasonDPoPReplayed     Reason = "dpop_replayed"      // the proof's jti was used before (dpop.ErrReplay)
+	ReasonDPoPNonce        Reason = "dpop_nonce"         // the proof lacks the current server nonce (use_dpop_nonce)
+	ReasonDPoPUnavailable  Reason = "dpop_unavailable"   // the replay cache cannot tell (503, fail closed)
+	ReasonCertMissing      Reason = "cert_missing"       // a token with cnf x5t#S256 without a client certificate
+	ReasonCertMismatch     Reason = "cert_mismatch"      // the client certificate's thumbprint is not the token's x5t#S256
+	ReasonCertHeader       Reason = "cert_header"        // the trusted proxy's certificate header is not one RFC 9440 byte sequence
+
 	// Guards.
 	ReasonInsufficientScope Reason = "insufficient_scope" // RequireRoles / RequireScopes refused (403)
+	ReasonStepUpACR         Reason = "step_up_acr"        // RequireStepUp: acr absent or not one of StepUp.ACR (401)
+	ReasonStepUpMaxAge      Reason = "step_up_max_age"    // RequireStepUp: auth_time absent, in the future, or older than StepUp.MaxAge (401)
 )
 
 // Threat reports whether the refusal points at an attack rather than a
 // mistake or an expired token: alg none, algorithm confusion, an embedded key
-// or key URL, a bad signature. The Authenticator records these as
-// auditlog.SecurityThreat events as well.
+// or key URL, a bad signature, a replayed DPoP proof, a bound token presented
+// without its key or with another key or certificate. The Authenticator
+// records these as auditlog.SecurityThreat events as well.
 func (r Reason) Threat() bool {
 	switch r {
-	case ReasonAlgNone, ReasonAlgMismatch, ReasonEmbeddedKey, ReasonBadSignature:
+	case ReasonAlgNone, ReasonAlgMismatch, ReasonEmbeddedKey, ReasonBadSignature,
+		ReasonDPoPReplayed, ReasonDPoPDowngrade, ReasonDPoPKeyMismatch, ReasonCertMismatch:
 		return true
 	}
 	return false
 }
 
-// RFC 6750 §3.1 error codes.
+// Error codes: RFC 6750 §3.1, RFC 9449 §7.1 and §9 (DPoP), RFC 9470 §3
+// (step-up).
 const (
-	CodeInvalidRequest    = "invalid_request"
-	CodeInvalidToken      = "invalid_token"
-	CodeInsufficientScope = "insufficient_scope"
+	CodeInvalidRequest                 = "invalid_request"
+	CodeInvalidToken                   = "invalid_token"
+	CodeInsufficientScope              = "insufficient_scope"
+	CodeInvalidDPoPProof               = "invalid_dpop_proof"
+	CodeUseDPoPNonce                   = "use_dpop_nonce"
+	CodeInsufficientUserAuthentication = "insufficient_user_authentication"
 )
 
 // DefaultRetryAfter is the Retry-After of a 503 when the failing component
@@ -93,8 +117,9 @@ const (
 const DefaultRetryAfter = 5 * time.Second
 
 // Error is a refusal of the gate, the Authenticator or a guard. Status, Code,
-// Description, Scope and RetryAfter are meant for the client; Reason, Err,
-// KID and JTI are for logs only and never reach a response.
+// Description, Scope, RetryAfter and the challenge fields (Realm to
+// ResourceMetadata) are meant for the client; Reason, Err, KID and JTI are
+// for logs only and never reach a response.
 type Error struct {
 	Status int    // HTTP status: 400, 401, 403 or 503
 	Code   string // RFC 6750 error code: invalid_request, invalid_token, insufficient_scope, or "" (no credentials, 503, csrf)
@@ -105,9 +130,33 @@ type Error struct {
 	Scope       string        // for insufficient_scope: the roles or scopes required, space-separated
 	RetryAfter  time.Duration // for 503
 	Realm       string        // the protection realm; "" means "api"
-	Err         error         // the underlying error, for logs only
-	KID         string        // the token's kid when it is short and printable, for logs
-	JTI         string        // the token's jti once the signature verified, for logs
+
+	// The challenges beside Bearer, set by the Authenticator (and the
+	// guards, from the Authenticator that verified the claims).
+
+	// DPoPAlgs, when set, adds the RFC 9449 §7.1 challenge
+	// DPoP algs="<DPoPAlgs>" (space-separated algorithms).
+	DPoPAlgs string
+	// DPoPOnly leaves the Bearer challenge out: the resource requires DPoP.
+	DPoPOnly bool
+	// DPoP puts the error on the DPoP challenge rather than the Bearer one:
+	// the request used the DPoP scheme, or its proof is what failed.
+	DPoP bool
+	// DPoPNonce, when set, is sent as the DPoP-Nonce header (with
+	// use_dpop_nonce, RFC 9449 §9).
+	DPoPNonce string
+	// ACRValues and MaxAge are RFC 9470's acr_values (space-separated) and
+	// max_age (written in whole seconds, when positive), with
+	// insufficient_user_authentication.
+	ACRValues string
+	MaxAge    time.Duration
+	// ResourceMetadata is the URL of the RFC 9728 protected-resource
+	// metadata, sent as resource_metadata="..." on every challenge.
+	ResourceMetadata string
+
+	Err error  // the underlying error, for logs only
+	KID string // the token's kid when it is short and printable, for logs
+	JTI string // the token's jti once the signature verified, for logs
 }
 
 // Error returns "apiguard: " and the reason (never input).
@@ -147,20 +196,56 @@ func newError(r Reason, err error) *Error {
 		e.RetryAfter = DefaultRetryAfter
 	case ReasonInsufficientScope:
 		e.Status, e.Code, e.Description = http.StatusForbidden, CodeInsufficientScope, "insufficient scope"
+	case ReasonCnfUnsupported:
+		e.Description = "token bound to an unsupported confirmation method"
+	case ReasonDPoPDowngrade:
+		e.Description = "DPoP-bound token presented without DPoP"
+	case ReasonDPoPUnbound:
+		e.Description = "DPoP used with a token not bound to a DPoP key"
+	case ReasonDPoPRequired:
+		e.Description = "DPoP-bound token required"
+	case ReasonDPoPKeyMismatch:
+		e.Description = "DPoP proof key does not match the token"
+	case ReasonDPoPProofInvalid, ReasonDPoPReplayed:
+		e.Code, e.Description = CodeInvalidDPoPProof, "invalid DPoP proof"
+	case ReasonDPoPNonce:
+		e.Code, e.Description = CodeUseDPoPNonce, "Resource server requires nonce in DPoP proof"
+	case ReasonDPoPUnavailable:
+		e.Status, e.Code, e.Description = http.StatusServiceUnavailable, "", "authentication temporarily unavailable"
+		e.RetryAfter = DefaultRetryAfter
+	case ReasonCertMissing:
+		e.Description = "certificate-bound token without a client certificate"
+	case ReasonCertMismatch:
+		e.Description = "client certificate does not match the token"
+	case ReasonCertHeader:
+		e.Description = "client certificate unreadable"
+	case ReasonStepUpACR:
+		e.Code, e.Description = CodeInsufficientUserAuthentication, "a different authentication level is required"
+	case ReasonStepUpMaxAge:
+		e.Code, e.Description = CodeInsufficientUserAuthentication, "more recent authentication is required"
 	}
 	return e
 }
 
 // ErrorWriter writes the response of a refusal. It must not write anything
 // from the request, and should write nothing of e but Status, Code,
-// Description, Scope and RetryAfter.
+// Description, Scope, RetryAfter and the challenge fields.
 type ErrorWriter func(w http.ResponseWriter, r *http.Request, e *Error)
 
-// WriteError is the default ErrorWriter (RFC 6750 §3):
+// WriteError is the default ErrorWriter (RFC 6750 §3, RFC 9449 §7.1, RFC
+// 9470 §3, RFC 9728 §5.1):
 //
 //   - 401 and 400: WWW-Authenticate: Bearer realm="...", error="...",
-//     error_description="..." (only realm when the request had no credentials);
-//   - 403 insufficient_scope: the same with scope="...";
+//     error_description="..." (only realm when the request had no
+//     credentials), and resource_metadata="..." when e.ResourceMetadata is
+//     set;
+//   - with e.DPoPAlgs, a second challenge on its own header line,
+//     DPoP realm="...", algs="...", carrying the error instead of the Bearer
+//     one when e.DPoP is set (the Bearer line is left out with e.DPoPOnly).
+//     The line with the error comes first; without an error, Bearer does;
+//   - e.DPoPNonce as the DPoP-Nonce header;
+//   - 403 insufficient_scope: the challenge with scope="...";
+//   - insufficient_user_authentication: acr_values="..." and max_age="N";
 //   - 503: Retry-After in whole seconds;
 //
 // and always Cache-Control: no-store, Content-Type: application/json and a
@@ -169,31 +254,11 @@ type ErrorWriter func(w http.ResponseWriter, r *http.Request, e *Error)
 // "temporarily_unavailable" (503).
 func WriteError(w http.ResponseWriter, _ *http.Request, e *Error) {
 	h := w.Header()
-	realm := e.Realm
-	if realm == "" || !quotedStringSafe(realm) {
-		realm = "api"
-	}
 	if e.Status == http.StatusUnauthorized || e.Status == http.StatusBadRequest || e.Code == CodeInsufficientScope {
-		b := make([]byte, 0, 96+len(realm)+len(e.Description)+len(e.Scope))
-		b = append(b, `Bearer realm="`...)
-		b = append(b, realm...)
-		b = append(b, '"')
-		if e.Code != "" && quotedStringSafe(e.Code) {
-			b = append(b, `, error="`...)
-			b = append(b, e.Code...)
-			b = append(b, '"')
-			if e.Description != "" && quotedStringSafe(e.Description) {
-				b = append(b, `, error_description="`...)
-				b = append(b, e.Description...)
-				b = append(b, '"')
-			}
-			if e.Scope != "" && quotedStringSafe(e.Scope) {
-				b = append(b, `, scope="`...)
-				b = append(b, e.Scope...)
-				b = append(b, '"')
-			}
-		}
-		h["Www-Authenticate"] = []string{string(b)}
+		h["Www-Authenticate"] = challenges(e)
+	}
+	if e.DPoPNonce != "" && quotedStringSafe(e.DPoPNonce) {
+		h["Dpop-Nonce"] = []string{e.DPoPNonce}
 	}
 	if e.Status == http.StatusServiceUnavailable {
 		ra := e.RetryAfter
@@ -230,6 +295,76 @@ func WriteError(w http.ResponseWriter, _ *http.Request, e *Error) {
 	}
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
+}
+
+// challenges returns the WWW-Authenticate lines of e: one challenge per
+// line (several challenges in one line, separated by the same commas as
+// their parameters, are what clients most often misread), the one carrying
+// the error first.
+func challenges(e *Error) []string {
+	realm := e.Realm
+	if realm == "" || !quotedStringSafe(realm) {
+		realm = "api"
+	}
+	dpop := e.DPoPAlgs != "" && quotedStringSafe(e.DPoPAlgs)
+	bearer := !dpop || !e.DPoPOnly
+	onDPoP := dpop && (e.DPoP || !bearer)
+	var b, d string
+	if bearer {
+		b = challenge("Bearer", realm, "", e, !onDPoP)
+	}
+	if dpop {
+		d = challenge("DPoP", realm, e.DPoPAlgs, e, onDPoP)
+	}
+	switch {
+	case !dpop:
+		return []string{b}
+	case !bearer:
+		return []string{d}
+	case onDPoP && e.Code != "":
+		return []string{d, b}
+	}
+	return []string{b, d}
+}
+
+// challenge builds one challenge of scheme, with the error of e when
+// withError is set. Every value is checked to stand in a quoted-string
+// unescaped, and left out otherwise.
+func challenge(scheme, realm, algs string, e *Error, withError bool) string {
+	b := make([]byte, 0, 128+len(realm)+len(e.Description)+len(e.Scope)+len(e.ResourceMetadata)+len(e.ACRValues))
+	b = append(b, scheme...)
+	b = append(b, ` realm="`...)
+	b = append(b, realm...)
+	b = append(b, '"')
+	if algs != "" {
+		b = appendParam(b, "algs", algs)
+	}
+	if withError && e.Code != "" && quotedStringSafe(e.Code) {
+		b = appendParam(b, "error", e.Code)
+		b = appendParam(b, "error_description", e.Description)
+		b = appendParam(b, "scope", e.Scope)
+		b = appendParam(b, "acr_values", e.ACRValues)
+		if e.MaxAge > 0 {
+			b = append(b, `, max_age="`...)
+			b = strconv.AppendInt(b, int64(e.MaxAge/time.Second), 10)
+			b = append(b, '"')
+		}
+	}
+	b = appendParam(b, "resource_metadata", e.ResourceMetadata)
+	return string(b)
+}
+
+// appendParam appends `, name="value"` when value is non-empty and
+// quoted-string safe.
+func appendParam(b []byte, name, value string) []byte {
+	if value == "" || !quotedStringSafe(value) {
+		return b
+	}
+	b = append(b, ", "...)
+	b = append(b, name...)
+	b = append(b, `="`...)
+	b = append(b, value...)
+	return append(b, '"')
 }
 
 // quotedStringSafe reports whether s can stand inside an RFC 7230

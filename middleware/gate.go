@@ -97,7 +97,7 @@ func (a *Authenticator) verifyMiss(ctx context.Context, token string, now time.T
 	}
 
 	// Claims.
-	c := &Claims{KID: h.Kid, Alg: h.Alg, raw: parts.payload, trusted: t}
+	c := &Claims{KID: h.Kid, Alg: h.Alg, raw: parts.payload, trusted: t, auth: a}
 	sc := strictjson.Claims{Aud: c.audBuf[:0], Roles: c.roleBuf[:0], Scope: c.scopeBuf[:0], NoRolesScope: !t.profile.standard}
 	if len(t.profile.names) > 0 {
 		// The members a profile reads, kept by the decoder's one pass. (An
@@ -117,6 +117,8 @@ func (a *Authenticator) verifyMiss(ctx context.Context, token string, now time.T
 	c.Roles = sc.Roles[:len(sc.Roles):len(sc.Roles)]
 	c.Scopes = sc.Scope[:len(sc.Scope):len(sc.Scope)]
 	c.Expiry, c.NotBefore, c.IssuedAt = numericDate(sc.Exp), numericDate(sc.Nbf), numericDate(sc.Iat)
+	c.Confirmation = Confirmation{JKT: sc.Cnf.JKT, X5TS256: sc.Cnf.X5TS256}
+	c.ACR, c.AuthTime = sc.Acr, numericDate(sc.AuthTime)
 	if len(c.Audience) == 0 {
 		c.Audience = nil
 	}
@@ -348,6 +350,11 @@ func (a *Authenticator) checkClaims(c *Claims, sc *strictjson.Claims, now time.T
 	}
 	if a.revocation != nil && c.JTI == "" {
 		return time.Time{}, ReasonJTIMissing
+	}
+	if sc.Cnf.Set && sc.Cnf.JKT == "" && sc.Cnf.X5TS256 == "" {
+		// Bound to a key the gate cannot check (cnf jwk, kid...): taking it
+		// as a bearer token would drop the binding (RFC 7800 §3).
+		return time.Time{}, ReasonCnfUnsupported
 	}
 	return until, ""
 }

@@ -76,6 +76,9 @@ func newGuard(name string, o GuardOptions, want []string, has func(*Claims, stri
 				if !has(c, x) {
 					e := newError(ReasonInsufficientScope, nil)
 					e.Realm, e.Scope, e.JTI = o.Realm, scope, printable(c.JTI)
+					if c.auth != nil { // resource_metadata, DPoP
+						c.auth.challengeFor(e, c.Confirmation.JKT != "")
+					}
 					o.ErrorWriter(w, r, e)
 					return
 				}

@@ -166,11 +166,29 @@ type Claims struct {
 	// (still validated, and still refused when duplicated), for callers that
 	// read them another way (Select, ValueStrings).
 	NoRolesScope bool
+	// Acr is "acr", the authentication context class (a string).
+	Acr string
+	// AuthTime is "auth_time", when the user authenticated (a number).
+	AuthTime NumericDate
+	// Cnf is "cnf", the confirmation of RFC 7800 (an object).
+	Cnf Confirmation
 	// Select, set by the caller, names top-level members other than iss,
 	// sub, jti, aud, exp, nbf and iat whose raw JSON text the decoder keeps
 	// in Selected (same length as Select, "" for an absent member), in the
 	// same pass: what a profile reads with ValueStrings and ValueString.
 	Select, Selected []string
+}
+
+// Confirmation is the "cnf" claim (RFC 7800 §3.1): the key or certificate a
+// token is bound to. Set says whether cnf was present, an object. JKT is
+// its "jkt" member (RFC 9449 §6.1, a JWK SHA-256 thumbprint) and X5TS256
+// its "x5t#S256" member (RFC 8705 §3.1, a certificate SHA-256 thumbprint):
+// each a non-empty string when present. Other members (jwk, kid...) are
+// validated and skipped, and Others counts them.
+type Confirmation struct {
+	JKT, X5TS256 string
+	Set          bool
+	Others       int
 }
 
 // maxDate bounds decoded dates (about 31.7 million years) so that any
@@ -210,6 +228,18 @@ func ParseClaims(s string, c *Claims) error {
 			c.Jti, err = d.stringMember(name)
 		case 1 << 9: // sid
 			c.Sid, err = d.stringMember(name)
+		case 1 << 10: // acr
+			start := d.valueStart()
+			c.Acr, err = d.stringMember(name)
+			d.keep(c, name, start, err)
+		case 1 << 11: // auth_time
+			start := d.valueStart()
+			c.AuthTime, err = d.date(name)
+			d.keep(c, name, start, err)
+		case 1 << 12: // cnf
+			start := d.valueStart()
+			err = d.confirmation(&c.Cnf)
+			d.keep(c, name, start, err)
 		case 1 << 3: // aud
 			c.HasAud = true
 			if d.peek() == '"' {
@@ -252,6 +282,73 @@ func ParseClaims(s string, c *Claims) error {
 		}
 	}
 	return d.end()
+}
+
+// valueStart skips whitespace and returns where the next value starts.
+func (d *decoder) valueStart() int {
+	d.skipWS()
+	return d.i
+}
+
+// keep records the raw text of the value of member name, decoded from start
+// to here without error, in c.Selected when c.Select names it: a profile may
+// read a member the decoder also decodes (acr, auth_time, cnf).
+func (d *decoder) keep(c *Claims, name string, start int, err error) {
+	if err != nil {
+		return
+	}
+	for i, n := range c.Select {
+		if n == name {
+			c.Selected[i] = d.s[start:d.i]
+			return
+		}
+	}
+}
+
+// confirmation reads the cnf object: jkt and x5t#S256 must be non-empty
+// strings, any other member is validated and skipped, and no name may
+// appear twice.
+func (d *decoder) confirmation(cnf *Confirmation) error {
+	if d.peek() != '{' {
+		if err := d.skipValue(1); err != nil {
+			return err
+		}
+		return &TypeError{Member: "cnf"}
+	}
+	d.i++
+	cnf.Set = true
+	var names nameSet
+	for more := d.firstMember(); more; {
+		n, err := d.name()
+		if err != nil {
+			return err
+		}
+		if !names.add(n) {
+			return ErrDuplicate
+		}
+		switch n {
+		case "jkt":
+			cnf.JKT, err = d.stringMember("cnf")
+			if err == nil && cnf.JKT == "" {
+				err = &TypeError{Member: "cnf"}
+			}
+		case "x5t#S256":
+			cnf.X5TS256, err = d.stringMember("cnf")
+			if err == nil && cnf.X5TS256 == "" {
+				err = &TypeError{Member: "cnf"}
+			}
+		default:
+			cnf.Others++
+			err = d.skipValue(2)
+		}
+		if err != nil {
+			return err
+		}
+		if more, err = d.nextMember(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // selectValue skips the value of member name, keeping its raw text in
@@ -350,6 +447,12 @@ func claimBit(name string) uint16 {
 		return 1 << 8
 	case "sid":
 		return 1 << 9
+	case "acr":
+		return 1 << 10
+	case "auth_time":
+		return 1 << 11
+	case "cnf":
+		return 1 << 12
 	}
 	return 0
 }

@@ -143,6 +143,28 @@ func TestParseClaims(t *testing.T) {
 		{"duplicate exp", `{"exp":1,"exp":2}`, Claims{}, ErrDuplicate},
 		{"duplicate escaped sub", `{"sub":"a","s\u0075b":"b"}`, Claims{}, ErrDuplicate},
 		{"invalid utf8", "{\"sub\":\"\xfe\"}", Claims{}, ErrUTF8},
+		{"acr and auth_time", `{"acr":"urn:mace:incommon:iap:silver","auth_time":1699999000}`,
+			Claims{Acr: "urn:mace:incommon:iap:silver", AuthTime: NumericDate{Sec: 1699999000, Set: true}}, nil},
+		{"acr number", `{"acr":2}`, Claims{}, ErrType},
+		{"auth_time string", `{"auth_time":"1699999000"}`, Claims{}, ErrType},
+		{"duplicate acr", `{"acr":"a","\u0061cr":"b"}`, Claims{}, ErrDuplicate},
+		{"cnf jkt", `{"cnf":{"jkt":"0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}}`,
+			Claims{Cnf: Confirmation{JKT: "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I", Set: true}}, nil},
+		{"cnf x5t#S256 and others skipped", `{"cnf":{"x5t#S256":"bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2","kid":"k","jwk":{"kty":"EC"}}}`,
+			Claims{Cnf: Confirmation{X5TS256: "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2", Set: true, Others: 2}}, nil},
+		{"cnf both", `{"cnf":{"jkt":"a","x5t#S256":"b"}}`, Claims{Cnf: Confirmation{JKT: "a", X5TS256: "b", Set: true}}, nil},
+		{"cnf empty object", `{"cnf":{}}`, Claims{Cnf: Confirmation{Set: true}}, nil},
+		{"cnf string", `{"cnf":"jkt"}`, Claims{}, ErrType},
+		{"cnf array", `{"cnf":[{"jkt":"a"}]}`, Claims{}, ErrType},
+		{"cnf jkt number", `{"cnf":{"jkt":1}}`, Claims{}, ErrType},
+		{"cnf jkt empty", `{"cnf":{"jkt":""}}`, Claims{}, ErrType},
+		{"cnf x5t#S256 object", `{"cnf":{"x5t#S256":{}}}`, Claims{}, ErrType},
+		{"cnf x5t#S256 empty", `{"cnf":{"x5t#S256":""}}`, Claims{}, ErrType},
+		{"cnf duplicate jkt", `{"cnf":{"jkt":"a","j\u006bt":"b"}}`, Claims{}, ErrDuplicate},
+		{"cnf duplicate other", `{"cnf":{"kid":"a","kid":"b"}}`, Claims{}, ErrDuplicate},
+		{"duplicate cnf", `{"cnf":{"jkt":"a"},"cnf":{"jkt":"b"}}`, Claims{}, ErrDuplicate},
+		{"cnf bad syntax", `{"cnf":{"jkt":"a",}}`, Claims{}, ErrSyntax},
+		{"cnf unterminated", `{"cnf":{"jkt":"a"`, Claims{}, ErrSyntax},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -170,6 +192,21 @@ func TestParseClaims(t *testing.T) {
 				t.Fatalf("got %+v, want %+v", c, tt.want)
 			}
 		})
+	}
+}
+
+// TestParseClaimsSelectsDecodedMembers: a profile may read acr, auth_time
+// and cnf through Select, which the decoder also decodes.
+func TestParseClaimsSelectsDecodedMembers(t *testing.T) {
+	c := Claims{Select: []string{"cnf", "acr", "auth_time"}, Selected: make([]string, 3)}
+	if err := ParseClaims(`{"acr": "gold","cnf": {"jkt":"a"},"auth_time":7}`, &c); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{`{"jkt":"a"}`, `"gold"`, "7"}; !reflect.DeepEqual(c.Selected, want) {
+		t.Fatalf("Selected = %q, want %q", c.Selected, want)
+	}
+	if c.Acr != "gold" || c.Cnf.JKT != "a" || c.AuthTime.Sec != 7 {
+		t.Fatalf("decoded %+v", c)
 	}
 }
 
