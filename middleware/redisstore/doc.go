@@ -6,7 +6,9 @@
 //     so two racing uses of one refresh token can never install two
 //     successors, and a spend retried after a lost reply (by go-redis, or by
 //     the client after a 503) gets the same successor instead of looking
-//     like reuse (see token.DefaultRetryWindow);
+//     like reuse (see token.DefaultRetryWindow), and a family bound to a
+//     DPoP key (token.StartOptions.JKT) is spent only by a request proving
+//     that key, compared in the same script before anything changes;
 //   - RevocationList, a middleware.RevocationList (tokens, sessions and
 //     subjects) that writes revocations to Redis and announces them on a
 //     Pub/Sub channel, while every instance answers IsRevoked from a local

@@ -44,8 +44,9 @@ type RefreshStoreOptions struct {
 // # Key layout, and why
 //
 // A family lives in one hash, <prefix>rf:{<familyID>}, holding its subject,
-// roles, creation time, expiry, the hash of its current token, a revoked
-// flag, one field s:<hash> per spent token, and the hash spent most recently
+// roles, creation time, expiry, the thumbprint of the DPoP key it is bound
+// to (jkt, empty or absent for an unbound family), the hash of its current
+// token, a revoked flag, one field s:<hash> per spent token, and the hash spent most recently
 // with the end of its retry window. The sealed successor of that spend is a
 // key of its own, <prefix>rs:{<familyID>}, expiring (PXAT) when the retry
 // window ends, so Redis forgets it even for a family that is never touched
@@ -122,11 +123,12 @@ func (s *RefreshStore) indexKey(h [32]byte) string {
 }
 
 // createScript stores a new family in KEYS[1] unless it exists.
-// ARGV: id, sub, roles (JSON), created (unix ms), expires (unix ms), current hash.
+// ARGV: id, sub, roles (JSON), created (unix ms), expires (unix ms), current
+// hash, jkt ("" for an unbound family).
 var createScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'id', ARGV[1], 'sub', ARGV[2], 'roles', ARGV[3],
-  'created', ARGV[4], 'exp', ARGV[5], 'cur', ARGV[6])
+  'created', ARGV[4], 'exp', ARGV[5], 'cur', ARGV[6], 'jkt', ARGV[7])
 redis.call('PEXPIREAT', KEYS[1], ARGV[5])
 return 1
 `)
@@ -136,17 +138,27 @@ return 1
 // KEYS[1]: the family. KEYS[2]: its sealed successor (same hash tag).
 // ARGV: presented hash, new hash, now (unix ms), sealed successor,
 // retry-until (unix ms), the most spends a family may have (field n counts
-// them).
-// Reply: {status, id, sub, roles, created, exp, current hash, sealed} with
-// status "ok" (spent; the new hash is current), "retry" (the presented hash
-// was spent within its window and its successor is current: nothing
-// changed), "reuse" (the family is now revoked; no hash, no sealed) or
-// "invalid" (unknown, revoked or expired).
+// them), the jkt the request proved ("" without a proof).
+// Reply: {status, id, sub, roles, created, exp, jkt, current hash, sealed}
+// with status "ok" (spent; the new hash is current), "retry" (the presented
+// hash was spent within its window and its successor is current: nothing
+// changed), "reuse" (the family is now revoked; no hash, no sealed),
+// "mismatch" (a token of the family presented with a jkt other than the
+// family's: nothing changed; no hash, no sealed) or "invalid" (unknown,
+// revoked or expired). The key is compared before the presented hash is
+// looked at any further, so a mismatch never spends, retries or revokes.
 var spendScript = redis.NewScript(`
-local f = redis.call('HMGET', KEYS[1], 'cur', 'exp', 'rev', 'id', 'sub', 'roles', 'created', 'prev', 'prevUntil')
+local f = redis.call('HMGET', KEYS[1], 'cur', 'exp', 'rev', 'id', 'sub', 'roles', 'created', 'prev', 'prevUntil', 'jkt')
 if not f[1] or not f[2] then return {'invalid'} end
 local now = tonumber(ARGV[3])
 if f[3] == '1' or tonumber(f[2]) <= now then return {'invalid'} end
+local jkt = f[10] or ''
+if jkt ~= ARGV[7] then
+  if f[1] == ARGV[1] or redis.call('HEXISTS', KEYS[1], 's:' .. ARGV[1]) == 1 then
+    return {'mismatch', f[4], f[5], f[6], f[7], f[2], jkt}
+  end
+  return {'invalid'}
+end
 if f[1] == ARGV[1] then
   local n = tonumber(redis.call('HGET', KEYS[1], 'n') or '0')
   if n >= tonumber(ARGV[6]) then return {'invalid'} end
@@ -157,16 +169,16 @@ if f[1] == ARGV[1] then
   else
     redis.call('DEL', KEYS[2])
   end
-  return {'ok', f[4], f[5], f[6], f[7], f[2], ARGV[2], ARGV[4]}
+  return {'ok', f[4], f[5], f[6], f[7], f[2], jkt, ARGV[2], ARGV[4]}
 end
 if f[8] == ARGV[1] and tonumber(f[9]) > now then
   local sealed = redis.call('GET', KEYS[2])
-  if sealed then return {'retry', f[4], f[5], f[6], f[7], f[2], f[1], sealed} end
+  if sealed then return {'retry', f[4], f[5], f[6], f[7], f[2], jkt, f[1], sealed} end
 end
 if redis.call('HEXISTS', KEYS[1], 's:' .. ARGV[1]) == 1 then
   redis.call('HSET', KEYS[1], 'rev', '1')
   redis.call('DEL', KEYS[2])
-  return {'reuse', f[4], f[5], f[6], f[7], f[2]}
+  return {'reuse', f[4], f[5], f[6], f[7], f[2], jkt}
 end
 return {'invalid'}
 `)
@@ -191,7 +203,7 @@ func (s *RefreshStore) Create(ctx context.Context, fam token.Family, tokenHash [
 	exp := fam.ExpiresAt.UnixMilli()
 	cur := hex.EncodeToString(tokenHash[:])
 	n, err := createScript.Run(ctx, s.c, []string{s.familyKey(fam.ID)},
-		fam.ID, fam.Subject, roles, fam.CreatedAt.UnixMilli(), exp, cur).Int()
+		fam.ID, fam.Subject, roles, fam.CreatedAt.UnixMilli(), exp, cur, fam.JKT).Int()
 	if s.br.Done(err) != nil {
 		return fmt.Errorf("redisstore: creating refresh family: %w", err)
 	}
@@ -242,14 +254,14 @@ func (s *RefreshStore) Lookup(ctx context.Context, tokenHash [32]byte, now time.
 	if err != nil {
 		return token.Family{}, err
 	}
-	f, err := s.c.HMGet(ctx, s.familyKey(id), "id", "sub", "roles", "created", "exp", "rev").Result()
+	f, err := s.c.HMGet(ctx, s.familyKey(id), "id", "sub", "roles", "created", "exp", "rev", "jkt").Result()
 	if s.br.Done(err) != nil {
 		return token.Family{}, fmt.Errorf("redisstore: reading refresh family: %w", err)
 	}
 	if f[0] == nil || f[4] == nil || f[5] == "1" {
 		return token.Family{}, token.ErrInvalidGrant
 	}
-	fam, err := decodeFamily(f[0], f[1], f[2], f[3], f[4])
+	fam, err := decodeFamily(f[0], f[1], f[2], f[3], f[4], f[6])
 	if err != nil {
 		return token.Family{}, err
 	}
@@ -284,7 +296,7 @@ func (s *RefreshStore) Spend(ctx context.Context, req token.SpendRequest) (token
 	}
 	reply, err := spendScript.Run(ctx, s.c, []string{s.familyKey(id), s.successorKey(id)},
 		hex.EncodeToString(req.Hash[:]), hex.EncodeToString(req.Next.Hash[:]), req.Now.UnixMilli(),
-		req.Next.Sealed, req.RetryUntil.UnixMilli(), s.maxRotations).Slice()
+		req.Next.Sealed, req.RetryUntil.UnixMilli(), s.maxRotations, req.JKT).Slice()
 	if s.br.Done(err) != nil {
 		// Not knowing whether the script ran, keep the new index key: if it
 		// did, the new token is current and needs it. An orphan expires
@@ -309,23 +321,27 @@ func decodeSpend(reply []any) (token.SpendResult, error) {
 	switch status {
 	case "invalid":
 		return token.SpendResult{}, token.ErrInvalidGrant
-	case "ok", "retry", "reuse":
+	case "ok", "retry", "reuse", "mismatch":
 	default:
 		return token.SpendResult{}, fmt.Errorf("redisstore: spend script replied %q", status)
 	}
-	if (status == "reuse" && len(reply) != 6) || (status != "reuse" && len(reply) != 8) {
+	refused := status == "reuse" || status == "mismatch"
+	if (refused && len(reply) != 7) || (!refused && len(reply) != 9) {
 		return token.SpendResult{}, fmt.Errorf("redisstore: spend script replied %d values", len(reply))
 	}
-	fam, err := decodeFamily(reply[1], reply[2], reply[3], reply[4], reply[5])
+	fam, err := decodeFamily(reply[1], reply[2], reply[3], reply[4], reply[5], reply[6])
 	if err != nil {
 		return token.SpendResult{}, err
 	}
-	if status == "reuse" {
+	switch status {
+	case "reuse":
 		return token.SpendResult{Family: fam}, token.ErrRefreshReuse
+	case "mismatch":
+		return token.SpendResult{Family: fam}, token.ErrRefreshKeyMismatch
 	}
 	res := token.SpendResult{Family: fam, Retry: status == "retry"}
-	cur, _ := reply[6].(string)
-	sealed, _ := reply[7].(string)
+	cur, _ := reply[7].(string)
+	sealed, _ := reply[8].(string)
 	b, err := hex.DecodeString(cur)
 	if err != nil || len(b) != len(res.Next.Hash) {
 		return token.SpendResult{}, errors.New("redisstore: spend script replied a malformed hash")
@@ -346,10 +362,10 @@ func (s *RefreshStore) RevokeFamily(ctx context.Context, familyID string) error 
 	return nil
 }
 
-func decodeFamily(id, sub, roles, created, exp any) (token.Family, error) {
+func decodeFamily(id, sub, roles, created, exp, jkt any) (token.Family, error) {
 	str := func(v any) string { s, _ := v.(string); return s }
 	var fam token.Family
-	fam.ID, fam.Subject = str(id), str(sub)
+	fam.ID, fam.Subject, fam.JKT = str(id), str(sub), str(jkt) // absent: a family created unbound before jkt existed
 	if r := str(roles); r != "" && r != "null" {
 		if err := json.Unmarshal([]byte(r), &fam.Roles); err != nil {
 			return token.Family{}, fmt.Errorf("redisstore: decoding roles: %w", err)

@@ -25,6 +25,20 @@
 // only sealed under a key derived from the presented token. Presented after
 // the window, or once its successor was used, it is reuse.
 //
+// Tokens can be bound to a key the client holds. TokenOptions.JKT mints
+// "cnf":{"jkt":…} (DPoP, RFC 9449 §6.1) and TokenOptions.X5TS256
+// "cnf":{"x5t#S256":…} (mutual TLS, RFC 8705 §3.1). A refresh family begun
+// with StartWith(…, StartOptions{JKT}) is bound to that DPoP key for its
+// whole life (RFC 9449 §5): RotateWith must prove the same key
+// (RotateOptions{JKT}), which the store checks atomically before anything
+// else. Without it, or with another key, the rotation fails with
+// ErrRefreshKeyMismatch (an invalid_grant) and changes nothing: the token is
+// not spent and the family not revoked, so a thief holding a copied token
+// but not the key can neither refresh nor sign the user out, and the
+// attempt is a security_threat in the audit log. An unbound family stays
+// unbound: a proof presented for it is refused the same way, since binding
+// it mid-life would let whoever holds a stolen unbound token claim it.
+//
 // With RefreshConfig.Revocation set, revoking a family (reuse, RevokeFamily,
 // a denied reload) also revokes its session in a middleware.RevocationList,
 // so the access tokens minted with TokenOptions.SessionID = the family ID

@@ -89,3 +89,33 @@ func ExampleIssuer_LookupKey() {
 	// idp-1 -> idp-1 EdDSA
 	// unknown -> apiguard: no matching key
 }
+
+// A DPoP-bound access token (RFC 9449 §6.1): cnf.jkt is the thumbprint of the
+// key of the token request's verified proof (dpop.Proof.JKT), and a gate
+// then accepts the token only with a proof signed by that key.
+func ExampleIssuer_Issue_dpop() {
+	iss, err := token.NewIssuer(token.IssuerConfig{
+		Issuer:   "https://auth.example",
+		Audience: "api.example",
+		Key:      ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize)), // use a real key
+	})
+	if err != nil {
+		panic(err)
+	}
+	tok, _, err := iss.Issue("alice", token.TokenOptions{JKT: "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"})
+	if err != nil {
+		panic(err)
+	}
+	payload, _ := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[1])
+	var claims struct {
+		Cnf map[string]string `json:"cnf"`
+	}
+	json.Unmarshal(payload, &claims)
+	fmt.Println("cnf:", claims.Cnf)
+
+	_, _, err = iss.Issue("alice", token.TokenOptions{JKT: "not-a-thumbprint"})
+	fmt.Println(err)
+	// Output:
+	// cnf: map[jkt:NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs]
+	// apiguard: Issue: TokenOptions.JKT "not-a-thumbprint" is not a SHA-256 thumbprint (43 characters of unpadded base64url)
+}

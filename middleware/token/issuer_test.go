@@ -529,10 +529,13 @@ func issJWKSKey(t testing.TB, iss *Issuer, kid string) *jose.Key {
 }
 
 func BenchmarkIssue(b *testing.B) {
-	for _, bb := range []struct{ name, key string }{{"RS256", "rsa"}, {"ES256", "p256"}, {"EdDSA", "ed"}} {
+	for _, bb := range []struct{ name, key, jkt string }{
+		{"RS256", "rsa", ""}, {"ES256", "p256", ""}, {"EdDSA", "ed", ""},
+		{"EdDSA+jkt", "ed", rfc7638JKT}, // the cost of a DPoP binding
+	} {
 		b.Run(bb.name, func(b *testing.B) {
 			iss := newTestIssuer(b, issKey(b, bb.key), "", nil)
-			opts := TokenOptions{Roles: []string{"user", "admin"}, SessionID: "family-0123456789"}
+			opts := TokenOptions{Roles: []string{"user", "admin"}, SessionID: "family-0123456789", JKT: bb.jkt}
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, _, err := iss.Issue("alice@example.com", opts); err != nil {

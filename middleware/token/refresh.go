@@ -33,6 +33,16 @@ var (
 	// case.
 	ErrRefreshReuse = fmt.Errorf("%w: spent refresh token reused, family revoked", ErrInvalidGrant)
 
+	// ErrRefreshKeyMismatch means the refresh token was presented without
+	// proof of the key its family is bound to (RotateOptions.JKT empty or
+	// another key's), or with a proof for a family that is bound to no key.
+	// Nothing was spent, and the family is neither burnt nor revoked: the
+	// legitimate holder, who has the key, keeps refreshing, while a thief
+	// who copied the token but not the key gets nothing, not even the power
+	// to sign the user out by replaying it. The attempt is recorded
+	// (RefreshConfig.Audit). errors.Is(err, ErrInvalidGrant) is true for it.
+	ErrRefreshKeyMismatch = fmt.Errorf("%w: refresh token presented without its family's key", ErrInvalidGrant)
+
 	// ErrStoreUnavailable wraps an error of the refresh store (for example
 	// Redis being unreachable). Nothing was decided: answer 503, never a
 	// success and never invalid_grant.
@@ -71,6 +81,12 @@ type Family struct {
 	CreatedAt time.Time
 	// ExpiresAt is the absolute end of the family, CreatedAt + FamilyTTL.
 	ExpiresAt time.Time
+	// JKT is the RFC 7638 thumbprint (SHA-256, unpadded base64url) of the
+	// DPoP key the family is bound to (RFC 9449 §5), for its whole life: a
+	// spend is refused (ErrRefreshKeyMismatch) unless the request proved
+	// possession of that key. Empty: an unbound family, which refuses every
+	// spend that comes with a proof (see RotateWith).
+	JKT string
 }
 
 // DefaultRetryWindow is how long after a spend presenting the spent token
@@ -107,11 +123,17 @@ type SpendRequest struct {
 	// then, Hash presented again gets Next back (Retry), as long as Next is
 	// still current.
 	RetryUntil time.Time
+	// JKT is the thumbprint of the key the request proved possession of
+	// (empty: no proof). Unless it equals the family's Family.JKT, the
+	// spend is refused with ErrRefreshKeyMismatch before any other decision
+	// about Hash, and nothing changes.
+	JKT string
 }
 
 // SpendResult is what a successful spend returns.
 type SpendResult struct {
-	// Family is the family, or the revoked family with ErrRefreshReuse.
+	// Family is the family, or the revoked family with ErrRefreshReuse, or
+	// the unchanged family with ErrRefreshKeyMismatch.
 	Family Family
 	// Next is the family's current token after the call: the request's for
 	// a fresh spend, the earlier spend's for a retry.
@@ -129,11 +151,13 @@ type SpendResult struct {
 // sees its outcome.
 //
 // Errors: ErrInvalidGrant (or an error wrapping it) for a decision against the
-// token, ErrRefreshReuse for a replayed spent token, anything else for a
-// store failure (RefreshTokens wraps it in ErrStoreUnavailable).
+// token, ErrRefreshReuse for a replayed spent token, ErrRefreshKeyMismatch
+// for a spend without the family's key, anything else for a store failure
+// (RefreshTokens wraps it in ErrStoreUnavailable).
 type RefreshStore interface {
 	// Create stores a new family whose current token has hash tokenHash. The
-	// family is forgotten after fam.ExpiresAt.
+	// family is forgotten after fam.ExpiresAt. fam.JKT is kept with it, and
+	// never changes.
 	Create(ctx context.Context, fam Family, tokenHash [32]byte) error
 
 	// Lookup returns the family a token hash belongs to, whether the token is
@@ -143,6 +167,11 @@ type RefreshStore interface {
 	Lookup(ctx context.Context, tokenHash [32]byte, now time.Time) (Family, error)
 
 	// Spend atomically exchanges the family's current token for a new one:
+	//   - req.Hash is a token (current or spent) of a live family whose JKT
+	//     differs from req.JKT: nothing changes, and Spend returns the
+	//     family with ErrRefreshKeyMismatch; this is decided before the
+	//     cases below, so a token presented without its key is never spent,
+	//     retried or taken for reuse;
 	//   - req.Hash is the current token of a live family: it becomes spent,
 	//     req.Next becomes current and is remembered, sealed, until
 	//     req.RetryUntil; Spend returns the family and req.Next;
@@ -283,11 +312,39 @@ func NewRefreshTokens(c RefreshConfig) (*RefreshTokens, error) {
 	}, nil
 }
 
-// Start begins a family for a sign-in of sub with roles and returns its first
-// refresh token.
+// StartOptions are the optional parts of a family begun by StartWith.
+type StartOptions struct {
+	// JKT binds the family to a DPoP key (RFC 9449 §5): the thumbprint of
+	// the key of the sign-in request's verified DPoP proof (dpop.Proof.JKT),
+	// 43 characters of unpadded base64url. Every rotation must then prove
+	// the same key (RotateOptions.JKT), so a stolen refresh token is useless
+	// without it. Empty: an unbound family.
+	JKT string
+}
+
+// RotateOptions are what a refresh request proved, for RotateWith.
+type RotateOptions struct {
+	// JKT is the thumbprint of the key of the refresh request's verified
+	// DPoP proof (dpop.Proof.JKT); empty when it carried none. It must be
+	// the family's Family.JKT (both empty for an unbound family).
+	JKT string
+}
+
+// Start begins an unbound family for a sign-in of sub with roles and returns
+// its first refresh token: StartWith with no options.
 func (rt *RefreshTokens) Start(ctx context.Context, sub string, roles []string) (string, Family, error) {
+	return rt.StartWith(ctx, sub, roles, StartOptions{})
+}
+
+// StartWith begins a family for a sign-in of sub with roles, bound to the
+// DPoP key o.JKT when it is set, and returns its first refresh token. A
+// malformed o.JKT is an error naming it (a caller's bug: answer 500).
+func (rt *RefreshTokens) StartWith(ctx context.Context, sub string, roles []string, o StartOptions) (string, Family, error) {
 	if sub == "" {
 		return "", Family{}, errors.New("apiguard: refresh: empty subject")
+	}
+	if err := checkThumbprint("refresh: StartOptions.JKT", o.JKT); err != nil {
+		return "", Family{}, err
 	}
 	var idb [familyIDBytes]byte
 	if _, err := io.ReadFull(rt.rand, idb[:]); err != nil {
@@ -304,6 +361,7 @@ func (rt *RefreshTokens) Start(ctx context.Context, sub string, roles []string) 
 		Roles:     slices.Clone(roles),
 		CreatedAt: now,
 		ExpiresAt: now.Add(rt.ttl),
+		JKT:       o.JKT,
 	}
 	if err := rt.store.Create(ctx, fam, h); err != nil {
 		return "", Family{}, fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
@@ -311,10 +369,39 @@ func (rt *RefreshTokens) Start(ctx context.Context, sub string, roles []string) 
 	return tok, fam, nil
 }
 
-// Rotate spends token and returns its successor with the family (whose Roles
-// are reloaded when RefreshConfig.Reload is set). Errors match
+// Rotate spends token, presented without a DPoP proof, and returns its
+// successor: RotateWith with no options. The token of a family bound to a
+// key is refused (ErrRefreshKeyMismatch) and stays unspent.
+func (rt *RefreshTokens) Rotate(ctx context.Context, token string) (string, Family, error) {
+	return rt.RotateWith(ctx, token, RotateOptions{})
+}
+
+// RotateWith spends token and returns its successor with the family (whose
+// Roles are reloaded when RefreshConfig.Reload is set). Errors match
 // ErrInvalidGrant (ErrRefreshReuse for a replayed spent token, returned with
-// the family, now revoked) or ErrStoreUnavailable.
+// the family, now revoked; ErrRefreshKeyMismatch, returned with the family,
+// unchanged) or ErrStoreUnavailable.
+//
+// Key binding (RFC 9449 §5): o.JKT must equal the family's JKT, which the
+// store checks atomically before anything else, so a mismatch changes
+// nothing:
+//   - a bound family's token without a proof, or with another key's, is
+//     refused: whoever presents it lacks the key, so it cannot be the
+//     legitimate client; spending it would hand the thief a successor,
+//     and revoking the family would let anyone who ever saw a token sign
+//     the user out. The token stays usable by its holder, and the attempt
+//     is a security_threat event (reason refresh_key_mismatch);
+//   - an unbound family's token with a proof is refused too (reason
+//     refresh_family_unbound): binding a family mid-life would let a thief
+//     holding an unbound token claim the family for his own key, after
+//     which the legitimate client's presentations would be mismatches
+//     rather than reuse, and the theft would go unseen. A client that
+//     turns DPoP on signs in again (StartWith with the key);
+//   - reuse detection is unchanged for whoever proves the key: a spent
+//     token of a bound family presented with the family's key revokes it.
+//
+// The retry window (below) is subject to the same check: a retry gets the
+// successor only with the family's key.
 //
 // Rotate is idempotent within the retry window (RefreshConfig.RetryWindow):
 // the token presented again, by a retry of the store's script after a lost
@@ -322,7 +409,10 @@ func (rt *RefreshTokens) Start(ctx context.Context, sub string, roles []string) 
 // long as that successor is unspent. Concurrent presentations of one token
 // therefore all get the same successor; never two different ones. After the
 // window, or once the successor has been used, presenting the token is reuse.
-func (rt *RefreshTokens) Rotate(ctx context.Context, token string) (string, Family, error) {
+func (rt *RefreshTokens) RotateWith(ctx context.Context, token string, o RotateOptions) (string, Family, error) {
+	if err := checkThumbprint("refresh: RotateOptions.JKT", o.JKT); err != nil {
+		return "", Family{}, err
+	}
 	h, ok := HashRefreshToken(token)
 	if !ok {
 		return "", Family{}, ErrInvalidGrant
@@ -333,6 +423,12 @@ func (rt *RefreshTokens) Rotate(ctx context.Context, token string) (string, Fami
 		fam, err := rt.store.Lookup(ctx, h, now)
 		if err != nil {
 			return "", Family{}, rt.storeErr(err)
+		}
+		if fam.JKT != o.JKT {
+			// Refused before Reload: no directory call, and no denial
+			// revoking the family, for whoever lacks the key. (A family's
+			// JKT never changes; the store checks again when spending.)
+			return "", fam, rt.keyMismatch(ctx, token, fam, o.JKT)
 		}
 		roles, err = rt.reload(ctx, fam.Subject)
 		if err != nil {
@@ -367,9 +463,13 @@ func (rt *RefreshTokens) Rotate(ctx context.Context, token string) (string, Fami
 		Next:       Successor{Hash: nh, Sealed: sealed},
 		Now:        now,
 		RetryUntil: now.Add(rt.window),
+		JKT:        o.JKT,
 	})
 	fam := res.Family
 	if err != nil {
+		if errors.Is(err, ErrRefreshKeyMismatch) {
+			return "", fam, rt.keyMismatch(ctx, token, fam, o.JKT)
+		}
 		if errors.Is(err, ErrRefreshReuse) {
 			rt.audit.RecordContext(ctx, auditlog.Event{
 				Name:   auditlog.RefreshReuse,
@@ -405,6 +505,27 @@ func (rt *RefreshTokens) Rotate(ctx context.Context, token string) (string, Fami
 		fam.Roles = roles
 	}
 	return next, fam, nil
+}
+
+// keyMismatch records a refusal for want of the family's key and returns
+// ErrRefreshKeyMismatch.
+func (rt *RefreshTokens) keyMismatch(ctx context.Context, token string, fam Family, jkt string) error {
+	ev := auditlog.Event{
+		Name:   auditlog.SecurityThreat,
+		Reason: "refresh_key_mismatch",
+		Sub:    fam.Subject,
+		Token:  auditlog.TokenID(token),
+		Detail: "refresh family " + fam.ID + " is bound to a DPoP key; token presented without a proof of it; nothing spent",
+	}
+	switch {
+	case fam.JKT == "":
+		ev.Name, ev.Reason = auditlog.TokenRejected, "refresh_family_unbound"
+		ev.Detail = "refresh family " + fam.ID + " is bound to no key; a DPoP proof cannot bind it mid-life; nothing spent"
+	case jkt != "":
+		ev.Detail = "refresh family " + fam.ID + " is bound to a DPoP key; token presented with another key's proof; nothing spent"
+	}
+	rt.audit.RecordContext(ctx, ev)
+	return ErrRefreshKeyMismatch
 }
 
 // RevokeFamily revokes every refresh token of the family (a logout, or an
@@ -526,20 +647,26 @@ func (rt *RefreshTokens) newToken() (string, [32]byte, error) {
 // store keeps for it. ok is false for anything else, which is rejected
 // before any store is asked.
 func HashRefreshToken(token string) (hash [32]byte, ok bool) {
-	if len(token) != RefreshTokenLen {
+	if !validB64Of32(token) {
 		return hash, false
 	}
-	for i := 0; i < len(token); i++ {
-		if !refreshB64Char(token[i]) {
-			return hash, false
+	return sha256.Sum256([]byte(token)), true
+}
+
+// validB64Of32 reports whether s is 32 bytes in canonical unpadded
+// base64url: a refresh token, or a SHA-256 thumbprint (jkt, x5t#S256).
+func validB64Of32(s string) bool {
+	if len(s) != RefreshTokenLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !refreshB64Char(s[i]) {
+			return false
 		}
 	}
 	// 43 characters carry 258 bits: the last one must leave the two spare
 	// bits zero, or several strings would name the same 32 bytes.
-	if refreshB64Value(token[len(token)-1])&0x3 != 0 {
-		return hash, false
-	}
-	return sha256.Sum256([]byte(token)), true
+	return refreshB64Value(s[len(s)-1])&0x3 == 0
 }
 
 func validRefreshFamilyID(id string) bool {

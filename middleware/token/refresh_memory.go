@@ -198,6 +198,11 @@ func (s *MemoryRefreshStore) Spend(_ context.Context, req SpendRequest) (SpendRe
 	if !ok || !req.Now.Before(f.fam.ExpiresAt) {
 		return SpendResult{}, ErrInvalidGrant
 	}
+	if f.fam.JKT != req.JKT {
+		// Before any decision about the hash: nothing spent, no retry
+		// answered, no reuse (see RefreshStore.Spend).
+		return SpendResult{Family: f.copyFamily()}, ErrRefreshKeyMismatch
+	}
 	if f.current == req.Hash {
 		if len(f.hashes) > s.maxRotations {
 			return SpendResult{}, ErrInvalidGrant

@@ -51,6 +51,12 @@ func redisRefreshStore(t *testing.T, c redis.UniversalClient) token.RefreshStore
 	return st
 }
 
+// Two DPoP key thumbprints: RFC 7638 §3.1's example and another.
+const (
+	jktA = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+	jktB = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"
+)
+
 // refreshClock is a settable clock; times are whole milliseconds, the
 // precision the Redis store keeps.
 type refreshClock struct{ ns atomic.Int64 }
@@ -420,6 +426,177 @@ func TestRefreshStores(t *testing.T) {
 				}
 			})
 
+			t.Run("bound family: the key rotates, no key or another is refused and spends nothing", func(t *testing.T) {
+				var audit bytes.Buffer
+				rt := newRefreshTokens(t, st, func(c *token.RefreshConfig) {
+					c.Audit = auditlog.New(&audit, auditlog.Options{})
+				})
+				t0, fam, err := rt.StartWith(ctx, "ivy", []string{"user"}, token.StartOptions{JKT: jktA})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if fam.JKT != jktA {
+					t.Fatalf("family JKT %q, want %q", fam.JKT, jktA)
+				}
+				for i := range 3 { // refusals, repeated, change nothing
+					for _, jkt := range []string{"", jktB} {
+						next, got, err := rt.RotateWith(ctx, t0, token.RotateOptions{JKT: jkt})
+						if !errors.Is(err, token.ErrRefreshKeyMismatch) || !errors.Is(err, token.ErrInvalidGrant) || errors.Is(err, token.ErrRefreshReuse) || next != "" {
+							t.Fatalf("round %d, key %q: %q, %v; want ErrRefreshKeyMismatch", i, jkt, next, err)
+						}
+						if got.ID != fam.ID || got.JKT != jktA {
+							t.Fatalf("refusal returned family %+v, want %s bound to A", got, fam.ID)
+						}
+					}
+				}
+				if _, _, err := rt.Rotate(ctx, t0); !errors.Is(err, token.ErrRefreshKeyMismatch) {
+					t.Fatalf("Rotate (no proof) of a bound family: %v", err)
+				}
+				// Unspent: the holder of the key rotates, a fresh spend (not
+				// a retry of an earlier one), and the family lives on.
+				t1, got, err := rt.RotateWith(ctx, t0, token.RotateOptions{JKT: jktA})
+				if err != nil || got.ID != fam.ID || got.JKT != jktA {
+					t.Fatalf("the right key after refusals: %+v, %v", got, err)
+				}
+				if _, _, err := rt.RotateWith(ctx, t1, token.RotateOptions{JKT: jktA}); err != nil {
+					t.Fatalf("the successor with the key: %v", err)
+				}
+				// The first refusal is in the log (threat repeats are
+				// suppressed by the logger), and another key is told apart.
+				var other bytes.Buffer
+				rt2 := newRefreshTokens(t, st, func(c *token.RefreshConfig) {
+					c.Audit = auditlog.New(&other, auditlog.Options{})
+				})
+				if _, _, err := rt2.RotateWith(ctx, t1, token.RotateOptions{JKT: jktB}); !errors.Is(err, token.ErrRefreshKeyMismatch) {
+					t.Fatal(err)
+				}
+				line := audit.String() + other.String()
+				for _, want := range []string{`"event":"security_threat"`, `"reason":"refresh_key_mismatch"`, `"sub":"ivy"`, fam.ID, auditlog.TokenID(t0), "without a proof", "another key"} {
+					if !strings.Contains(line, want) {
+						t.Errorf("audit log lacks %s:\n%s", want, line)
+					}
+				}
+				if strings.Contains(line, t0) || strings.Contains(line, t1) {
+					t.Errorf("audit log contains a refresh token:\n%s", line)
+				}
+			})
+
+			t.Run("bound family: retries need the key", func(t *testing.T) {
+				rt := newRefreshTokens(t, st, nil)
+				t0, _, err := rt.StartWith(ctx, "jo", nil, token.StartOptions{JKT: jktA})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t1, _, err := rt.RotateWith(ctx, t0, token.RotateOptions{JKT: jktA})
+				if err != nil {
+					t.Fatal(err)
+				}
+				// Within the window the sealed successor opens with t0
+				// alone: without the key check, a thief holding t0 would
+				// receive t1.
+				for _, jkt := range []string{"", jktB} {
+					if next, _, err := rt.RotateWith(ctx, t0, token.RotateOptions{JKT: jkt}); !errors.Is(err, token.ErrRefreshKeyMismatch) || next != "" {
+						t.Fatalf("retry with key %q: %q, %v; want ErrRefreshKeyMismatch", jkt, next, err)
+					}
+				}
+				if again, _, err := rt.RotateWith(ctx, t0, token.RotateOptions{JKT: jktA}); err != nil || again != t1 {
+					t.Fatalf("retry with the key: %v, same successor %v", err, again == t1)
+				}
+				if _, _, err := rt.RotateWith(ctx, t1, token.RotateOptions{JKT: jktA}); err != nil {
+					t.Fatalf("successor after the retries: %v", err)
+				}
+			})
+
+			t.Run("bound family: reuse detection with the key, none without", func(t *testing.T) {
+				rt := newRefreshTokens(t, st, nil)
+				a := token.RotateOptions{JKT: jktA}
+				t0, fam, err := rt.StartWith(ctx, "kai", nil, token.StartOptions{JKT: jktA})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t1, _, err := rt.RotateWith(ctx, t0, a)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t2, _, err := rt.RotateWith(ctx, t1, a)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// A spent token without the key: refused, and the family
+				// is not revoked (t2 rotates below).
+				for _, jkt := range []string{"", jktB} {
+					if _, _, err := rt.RotateWith(ctx, t0, token.RotateOptions{JKT: jkt}); !errors.Is(err, token.ErrRefreshKeyMismatch) {
+						t.Fatalf("spent token, key %q: %v; want ErrRefreshKeyMismatch", jkt, err)
+					}
+				}
+				t3, _, err := rt.RotateWith(ctx, t2, a)
+				if err != nil {
+					t.Fatalf("family revoked by a keyless replay: %v", err)
+				}
+				// With the key, a spent token is reuse, exactly as unbound.
+				if _, got, err := rt.RotateWith(ctx, t1, a); !errors.Is(err, token.ErrRefreshReuse) || got.ID != fam.ID {
+					t.Fatalf("spent token with the key: %v, want ErrRefreshReuse", err)
+				}
+				if _, _, err := rt.RotateWith(ctx, t3, a); !errors.Is(err, token.ErrInvalidGrant) || errors.Is(err, token.ErrRefreshKeyMismatch) {
+					t.Fatalf("current token after reuse: %v, want ErrInvalidGrant", err)
+				}
+			})
+
+			t.Run("unbound family: a proof is refused, never binds it", func(t *testing.T) {
+				rt := newRefreshTokens(t, st, nil)
+				t0, fam, err := rt.Start(ctx, "lou", nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if fam.JKT != "" {
+					t.Fatalf("unbound family has JKT %q", fam.JKT)
+				}
+				if _, got, err := rt.RotateWith(ctx, t0, token.RotateOptions{JKT: jktA}); !errors.Is(err, token.ErrRefreshKeyMismatch) || got.ID != fam.ID {
+					t.Fatalf("proof on an unbound family: %v", err)
+				}
+				t1, got, err := rt.Rotate(ctx, t0)
+				if err != nil || got.JKT != "" {
+					t.Fatalf("unbound rotation after the refused proof: %+v, %v", got, err)
+				}
+				if _, _, err := rt.RotateWith(ctx, t0, token.RotateOptions{JKT: jktA}); !errors.Is(err, token.ErrRefreshKeyMismatch) {
+					t.Fatalf("retry with a proof: %v", err)
+				}
+				if _, _, err := rt.Rotate(ctx, t1); err != nil {
+					t.Fatalf("family bound by the refused proof: %v", err)
+				}
+			})
+
+			t.Run("bound family with Reload: no key, no reload and no revocation", func(t *testing.T) {
+				var reloads atomic.Int64
+				var deny atomic.Bool
+				rt := newRefreshTokens(t, st, func(c *token.RefreshConfig) {
+					c.Reload = func(context.Context, string) ([]string, error) {
+						reloads.Add(1)
+						if deny.Load() {
+							return nil, fmt.Errorf("disabled: %w", token.ErrInvalidGrant)
+						}
+						return []string{"user"}, nil
+					}
+				})
+				t0, _, err := rt.StartWith(ctx, "max", nil, token.StartOptions{JKT: jktA})
+				if err != nil {
+					t.Fatal(err)
+				}
+				deny.Store(true) // a denial would revoke the family
+				for _, jkt := range []string{"", jktB} {
+					if _, _, err := rt.RotateWith(ctx, t0, token.RotateOptions{JKT: jkt}); !errors.Is(err, token.ErrRefreshKeyMismatch) {
+						t.Fatalf("key %q: %v", jkt, err)
+					}
+				}
+				if n := reloads.Load(); n != 0 {
+					t.Fatalf("Reload called %d times for presentations without the key", n)
+				}
+				deny.Store(false)
+				if _, fam, err := rt.RotateWith(ctx, t0, token.RotateOptions{JKT: jktA}); err != nil || !slices.Equal(fam.Roles, []string{"user"}) {
+					t.Fatalf("with the key: %+v, %v", fam, err)
+				}
+			})
+
 			t.Run("unknown well-formed token", func(t *testing.T) {
 				rt := newRefreshTokens(t, st, nil)
 				tok := base64.RawURLEncoding.EncodeToString(make([]byte, 32))
@@ -618,4 +795,35 @@ func FuzzHashRefreshToken(f *testing.F) {
 			t.Fatal("hash is not SHA-256 of the token")
 		}
 	})
+}
+
+// A malformed thumbprint is the caller's bug, named in the error, and never
+// reaches the store.
+func TestRefreshBindingMalformedJKT(t *testing.T) {
+	ctx := context.Background()
+	st := &countingStore{RefreshStore: token.NewMemoryRefreshStore(nil)}
+	rt := newRefreshTokens(t, st, nil)
+	tok, _, err := rt.StartWith(ctx, "alice", nil, token.StartOptions{JKT: jktA})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := st.calls.Load()
+	for _, bad := range []string{jktA[:42], jktA + "A", jktA[:42] + "=", "+" + jktA[1:], jktA[:42] + "t", strings.Repeat("x", 4096)} {
+		if _, _, err := rt.StartWith(ctx, "alice", nil, token.StartOptions{JKT: bad}); err == nil || !strings.Contains(err.Error(), "StartOptions.JKT") {
+			t.Errorf("StartWith(JKT %.50q): %v, want an error naming StartOptions.JKT", bad, err)
+		}
+		_, _, err := rt.RotateWith(ctx, tok, token.RotateOptions{JKT: bad})
+		if err == nil || !strings.Contains(err.Error(), "RotateOptions.JKT") || errors.Is(err, token.ErrInvalidGrant) {
+			t.Errorf("RotateWith(JKT %.50q): %v, want an error naming RotateOptions.JKT", bad, err)
+		}
+		if err != nil && len(err.Error()) > 200 {
+			t.Errorf("error of %d bytes echoes the input", len(err.Error()))
+		}
+	}
+	if n := st.calls.Load() - before; n != 0 {
+		t.Fatalf("%d store calls for malformed thumbprints", n)
+	}
+	if _, _, err := rt.RotateWith(ctx, tok, token.RotateOptions{JKT: jktA}); err != nil {
+		t.Fatalf("the token after the refusals: %v", err)
+	}
 }
