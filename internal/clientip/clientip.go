@@ -180,31 +180,7 @@ func (r *Resolver) walkForwarded(lines []string, peer netip.Addr) netip.Addr {
 
 // forParam returns the unquoted value of the for= pair of a Forwarded
 // element ("for=1.2.3.4;proto=https").
-func forParam(elem string) (string, bool) {
-	for len(elem) > 0 {
-		var pair string
-		if j := strings.IndexByte(elem, ';'); j >= 0 {
-			pair, elem = elem[:j], elem[j+1:]
-		} else {
-			pair, elem = elem, ""
-		}
-		pair = trimOWS(pair)
-		if len(pair) < 4 || !strings.EqualFold(pair[:4], "for=") {
-			continue
-		}
-		val := pair[4:]
-		if len(val) >= 2 && val[0] == '"' && val[len(val)-1] == '"' {
-			val = val[1 : len(val)-1]
-			if strings.IndexByte(val, '\\') >= 0 || strings.IndexByte(val, '"') >= 0 {
-				return "", false // escapes never occur in a node name
-			}
-		} else if strings.IndexByte(val, '"') >= 0 {
-			return "", false
-		}
-		return val, true
-	}
-	return "", false
-}
+func forParam(elem string) (string, bool) { return forwardedParam(elem, "for") }
 
 // parseHostPort parses "ip", "ip:port", "[ipv6]" or "[ipv6]:port" without
 // allocating, unmaps IPv4-mapped addresses and drops zones.

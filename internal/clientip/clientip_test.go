@@ -283,3 +283,35 @@ func TestParseIPv4PortStrict(t *testing.T) {
 		})
 	}
 }
+
+func TestForwarded(t *testing.T) {
+	r, err := New([]string{"10.0.0.0/8"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name         string
+		peer         string
+		hdr          http.Header
+		scheme, host string
+		trusted      bool
+	}{
+		{"untrusted peer", "203.0.113.1:1", http.Header{"X-Forwarded-Proto": {"https"}, "X-Forwarded-Host": {"api.example"}}, "", "", false},
+		{"x-forwarded", "10.0.0.1:1", http.Header{"X-Forwarded-Proto": {"https"}, "X-Forwarded-Host": {"api.example"}}, "https", "api.example", true},
+		{"right-most value", "10.0.0.1:1", http.Header{"X-Forwarded-Proto": {"http", "evil, https"}, "X-Forwarded-Host": {"evil.example , api.example"}}, "https", "api.example", true},
+		{"proto only", "10.0.0.1:1", http.Header{"X-Forwarded-Proto": {"https"}, "Forwarded": {"host=evil.example"}}, "https", "", true},
+		{"forwarded", "10.0.0.1:1", http.Header{"Forwarded": {`for=1.2.3.4;proto=http, for=5.6.7.8;Proto=https;host="api.example:8443"`}}, "https", "api.example:8443", true},
+		{"forwarded escape", "10.0.0.1:1", http.Header{"Forwarded": {`host="a\"b"`}}, "", "", true},
+		{"none", "10.0.0.1:1", http.Header{}, "", "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodGet, "/", nil)
+			req.RemoteAddr, req.Header = tt.peer, tt.hdr
+			scheme, host, trusted := r.Forwarded(req)
+			if scheme != tt.scheme || host != tt.host || trusted != tt.trusted {
+				t.Fatalf("got (%q, %q, %v), want (%q, %q, %v)", scheme, host, trusted, tt.scheme, tt.host, tt.trusted)
+			}
+		})
+	}
+}

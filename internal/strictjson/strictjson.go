@@ -82,6 +82,10 @@ type Header struct {
 	HasCrit bool
 	// Members naming or carrying a key. Their values are never decoded.
 	HasJKU, HasX5U, HasJWK, HasX5C bool
+	// JWK is the raw JSON text of the "jwk" member (validated, not
+	// decoded), "" when absent: the key a DPoP proof carries (RFC 9449
+	// §4.2), for ParseJWK.
+	JWK string
 }
 
 // ParseHeader decodes s into h. "alg", "kid", "typ" and "cty" must be strings
@@ -123,7 +127,11 @@ func ParseHeader(s string, h *Header) error {
 			err = d.skipValue(1)
 		case 1 << 7: // jwk
 			h.HasJWK = true
-			err = d.skipValue(1)
+			d.skipWS()
+			start := d.i
+			if err = d.skipValue(1); err == nil {
+				h.JWK = d.s[start:d.i]
+			}
 		case 1 << 8: // x5c
 			h.HasX5C = true
 			err = d.skipValue(1)

@@ -85,7 +85,7 @@ func TestParseHeader(t *testing.T) {
 		{"typical", `{"alg":"RS256","kid":"k1","typ":"at+jwt"}`, Header{Alg: "RS256", Kid: "k1", Typ: "at+jwt"}, nil},
 		{"escaped name", `{"\u0061lg":"ES256"}`, Header{Alg: "ES256"}, nil},
 		{"crit", `{"alg":"RS256","crit":["b64"]}`, Header{Alg: "RS256", Crit: []string{"b64"}, HasCrit: true}, nil},
-		{"embedded", `{"jku":"https://x","x5u":"u","jwk":{"kty":"oct"},"x5c":["a"]}`, Header{HasJKU: true, HasX5U: true, HasJWK: true, HasX5C: true}, nil},
+		{"embedded", `{"jku":"https://x","x5u":"u","jwk":{"kty":"oct"},"x5c":["a"]}`, Header{HasJKU: true, HasX5U: true, HasJWK: true, HasX5C: true, JWK: `{"kty":"oct"}`}, nil},
 		{"cty", `{"cty":"JWT"}`, Header{Cty: "JWT"}, nil},
 		{"alg number", `{"alg":1}`, Header{}, ErrType},
 		{"alg null", `{"alg":null}`, Header{}, ErrType},

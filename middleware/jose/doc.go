@@ -20,7 +20,9 @@
 // never a URL taken from a token, never a symmetric key; each set-aside key
 // reported once), or several tried in order (MultiKeySource).
 // NewJWKSHandler publishes public keys as a JWK Set, and Thumbprint names a
-// key by its RFC 7638 thumbprint.
+// key by its RFC 7638 thumbprint. ParseHeaderJWK reads the public key a DPoP
+// proof carries in its header (RFC 9449 §4.2), named by that thumbprint,
+// without reflection.
 //
 // The package knows nothing of HTTP requests or of the token gate: it
 // reports what went wrong with errors (ErrKeyNotFound, ErrKeysUnavailable,
