@@ -28,6 +28,9 @@ import (
 // such a URI. The parts are substrings of s whenever s is already normal.
 func normalizeHTU(s string) (scheme, host, path string, ok bool) {
 	if i := strings.IndexAny(s, "?#"); i >= 0 {
+		if !validTail(s[i:]) {
+			return "", "", "", false
+		}
 		s = s[:i]
 	}
 	i := strings.Index(s, "://")
@@ -54,6 +57,25 @@ func normalizeHTU(s string) (scheme, host, path string, ok bool) {
 		return "", "", "", false
 	}
 	return scheme, host, path, true
+}
+
+// validTail reports whether t, a URI's "?query#fragment" (either may be
+// absent), has only the characters RFC 3986 allows there: pchar, "/", "?",
+// one '#' before the fragment, and well-formed percent-encodings.
+func validTail(t string) bool {
+	hash := false
+	for i := 0; i < len(t); i++ {
+		switch c := t[i]; {
+		case isUnreserved(c), isSubDelim(c), c == ':', c == '@', c == '/', c == '?':
+		case c == '#' && !hash:
+			hash = true
+		case c == '%' && i+2 < len(t) && isHex(t[i+1]) && isHex(t[i+2]):
+			i += 2
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // normalizeHost normalises an RFC 3986 authority without userinfo: a
