@@ -89,7 +89,9 @@ func (a *Authenticator) Authenticate(r *http.Request) (*Claims, error) {
 func (a *Authenticator) authenticate(r *http.Request) (*Claims, string, string, *Error) {
 	token, src, reason := a.extract(r)
 	if reason != "" {
-		return nil, "", "", newError(reason, nil)
+		e := newError(reason, nil)
+		e.DPoP = src == fromDPoP
+		return nil, "", "", e
 	}
 	if src == fromNone {
 		if a.optional {

@@ -68,18 +68,18 @@ const (
 	// Sender-constrained tokens (dpop.go, mtls.go). A refused DPoP proof
 	// is recorded under the dpop package's own reason (dpop.Error.Reason,
 	// such as "dpop_htu_mismatch"), or one of these.
-	ReasonCnfUnsupported   Reason = "cnf_unsupported"    // cnf names no key or certificate the gate can check (only jwk, kid...)
-	ReasonDPoPDowngrade    Reason = "dpop_downgrade"     // a token with cnf.jkt presented as Bearer, or with DPoP disabled
-	ReasonDPoPUnbound      Reason = "dpop_unbound"       // the DPoP scheme, or a DPoP proof, with a token without cnf.jkt
-	ReasonDPoPRequired     Reason = "dpop_required"      // a Bearer token where DPoP is required (Config.DPoPRequired, RequireDPoP)
-	ReasonDPoPKeyMismatch  Reason = "dpop_key_mismatch"  // the proof's key is not the token's cnf.jkt
-	ReasonDPoPProofInvalid Reason = "dpop_proof_invalid" // a proof refused for a reason the dpop package did not name
-	ReasonDPoPReplayed     Reason = "dpop_replayed"      // the proof's jti was used before (dpop.ErrReplay)
-	ReasonDPoPNonce        Reason = "dpop_nonce"         // the proof lacks the current server nonce (use_dpop_nonce)
-	ReasonDPoPUnavailable  Reason = "dpop_unavailable"   // the replay cache cannot tell (503, fail closed)
-	ReasonCertMissing      Reason = "cert_missing"       // a token with cnf x5t#S256 without a client certificate
-	ReasonCertMismatch     Reason = "cert_mismatch"      // the client certificate's thumbprint is not the token's x5t#S256
-	ReasonCertHeader       Reason = "cert_header"        // the trusted proxy's certificate header is not one RFC 9440 byte sequence
+	ReasonCnfUnsupported   Reason = "cnf_unsupported"         // cnf names no key or certificate the gate can check (only jwk, kid...)
+	ReasonDPoPDowngrade    Reason = "dpop_downgrade"          // a token with cnf.jkt presented as Bearer, or with DPoP disabled
+	ReasonDPoPUnbound      Reason = "dpop_unbound"            // the DPoP scheme, or a DPoP proof, with a token without cnf.jkt
+	ReasonDPoPRequired     Reason = "dpop_required"           // a Bearer token where DPoP is required (Config.DPoPRequired, RequireDPoP)
+	ReasonDPoPKeyMismatch  Reason = "dpop_key_mismatch"       // the proof's key is not the token's cnf.jkt
+	ReasonDPoPProofInvalid Reason = "dpop_proof_invalid"      // a proof refused for a reason the dpop package did not name
+	ReasonDPoPReplayed     Reason = "dpop_replayed"           // the proof's jti was used before (dpop.ErrReplay)
+	ReasonDPoPNonce        Reason = "dpop_nonce"              // the proof lacks the current server nonce (use_dpop_nonce)
+	ReasonDPoPUnavailable  Reason = "dpop_replay_unavailable" // the replay cache cannot tell (503, fail closed)
+	ReasonCertMissing      Reason = "cert_missing"            // a token with cnf x5t#S256 without a client certificate
+	ReasonCertMismatch     Reason = "cert_mismatch"           // the client certificate's thumbprint is not the token's x5t#S256
+	ReasonCertHeader       Reason = "cert_header"             // the trusted proxy's certificate header is not one RFC 9440 byte sequence
 
 	// Guards.
 	ReasonInsufficientScope Reason = "insufficient_scope" // RequireRoles / RequireScopes refused (403)

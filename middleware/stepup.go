@@ -25,10 +25,10 @@ type StepUp struct {
 	// verified the claims (Config.Now), else time.Now.
 	Now func() time.Time
 	// GuardOptions are the realm and the error writer, as for
-	// RequireScopesWith. Default: the realm DefaultRealm and the error
-	// writer of the Authenticator that verified the claims (else
-	// WriteError). The challenges beside (DPoP, resource_metadata) are
-	// always that Authenticator's.
+	// RequireScopesWith. Default: the realm and the error writer of the
+	// Authenticator that verified the claims (without claims, DefaultRealm
+	// and WriteError). The challenges' other parameters (DPoP,
+	// resource_metadata) are always that Authenticator's.
 	GuardOptions
 }
 
