@@ -47,7 +47,14 @@ func (a *app) newDPoP(ctx context.Context, rdb *redis.Client, secret []byte) (*d
 		}
 	}
 	if rdb != nil {
-		_ = redisstore.DefaultPrefix // TEMP until bind's replay cache lands
+		// Shared by every instance on this Redis: a proof spent on one is a
+		// replay on all (RFC 9449 §11.1); when Redis cannot tell, the proof
+		// is refused (503).
+		rc, err := redisstore.NewDPoPReplayCache(rdb, redisstore.DPoPReplayOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("-redis: DPoP replay cache: %w", err)
+		}
+		cfg.Replay = rc
 	}
 	v, err := dpop.New(cfg)
 	if err != nil {
