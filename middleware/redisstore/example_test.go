@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/apiguard/apiguard/middleware"
+	"github.com/apiguard/apiguard/middleware/dpop"
 	"github.com/apiguard/apiguard/middleware/redisstore"
 	"github.com/apiguard/apiguard/middleware/token"
 	"github.com/redis/go-redis/v9"
@@ -58,4 +59,27 @@ func ExampleNewRefreshStore() {
 	fmt.Println("unavailable:", errors.Is(err, token.ErrStoreUnavailable), "invalid_grant:", errors.Is(err, token.ErrInvalidGrant))
 	// Output:
 	// unavailable: true invalid_grant: false
+}
+
+// Every instance of a deployment gives its DPoP verifier a replay cache on
+// the shared Redis, so a proof accepted by one instance is refused by all.
+// A Redis that cannot be reached never lets a proof through: the error is
+// not dpop.ErrReplay, and the verifier answers 503.
+func ExampleNewDPoPReplayCache() {
+	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1}) // a Redis that is down
+	defer client.Close()
+	replay, err := redisstore.NewDPoPReplayCache(client, redisstore.DPoPReplayOptions{})
+	if err != nil {
+		panic(err)
+	}
+	verifier, err := dpop.New(dpop.Config{Replay: replay})
+	if err != nil {
+		panic(err)
+	}
+	_ = verifier // verifier.Verify(r, accessToken) on each DPoP request
+
+	err = replay.Use(context.Background(), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs", "e1j3V_bKic8-LAEB", time.Now().Add(time.Minute))
+	fmt.Println("refused:", err != nil, "as a replay:", errors.Is(err, dpop.ErrReplay))
+	// Output:
+	// refused: true as a replay: false
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/apiguard/apiguard/internal/breaker"
+	"github.com/apiguard/apiguard/middleware/dpop"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -21,17 +22,19 @@ type DPoPReplayOptions struct {
 	// ("apiguard:"). It must not contain a brace.
 	Prefix string
 	// Local is the in-memory front consulted before Redis. Default a
-	// dpop.NewMemoryReplayCache(0) of its own. Give each cache its own:
-	// a front shared by two caches on different Redis deployments would mix
-	// their decisions.
-	Local ReplayCache
+	// dpop.NewMemoryReplayCache(0) of its own, on the clock Now. Give each
+	// cache its own: a front shared by two caches on different Redis
+	// deployments would mix their decisions. Its answers other than
+	// dpop.ErrReplay (fresh, or dpop.ErrReplayCacheFull) decide nothing:
+	// Redis does.
+	Local dpop.ReplayCache
 	// Breaker configures the cache's circuit breaker (the zero value: on,
 	// with its defaults; see BreakerOptions). While it is open, every proof
 	// the front does not already know is refused at once with an error
 	// matching ErrCircuitOpen (the gate answers 503).
 	Breaker BreakerOptions
-	// Now is the clock of the "expiry not in the future" check. Default
-	// time.Now.
+	// Now is the clock of the "expiry not in the future" check, and of the
+	// default Local. Default time.Now.
 	Now func() time.Time
 }
 
@@ -41,11 +44,11 @@ type DPoPReplayOptions struct {
 // Redis.
 //
 // Use first asks the local front (Local): a pair this instance has seen is
-// refused (ErrReplay) without a Redis command. Otherwise it sends one
+// refused (dpop.ErrReplay) without a Redis command. Otherwise it sends one
 // command, SET <key> 1 NX PXAT <expires, in ms, rounded up>: stored, the
 // proof is fresh; already there, it is a replay from another instance (or
 // from this one, forgotten by the front). Any error, a cancelled context or
-// an open breaker included, is returned as it is: not ErrReplay, so the
+// an open breaker included, is returned as it is: not dpop.ErrReplay, so the
 // proof is refused and the gate answers 503 (fail closed). The front
 // records the pair before Redis answers, so a proof refused for an outage
 // and presented again is a replay here; a client makes a fresh proof for
@@ -68,12 +71,12 @@ type DPoPReplayOptions struct {
 type DPoPReplayCache struct {
 	c      redis.UniversalClient
 	prefix string
-	local  ReplayCache
+	local  dpop.ReplayCache
 	br     *breaker.Breaker
 	now    func() time.Time
 }
 
-var _ ReplayCache = (*DPoPReplayCache)(nil)
+var _ dpop.ReplayCache = (*DPoPReplayCache)(nil)
 
 // NewDPoPReplayCache returns a DPoPReplayCache on client. It sends nothing
 // to Redis until the first Use.
@@ -87,11 +90,13 @@ func NewDPoPReplayCache(client redis.UniversalClient, opts DPoPReplayOptions) (*
 	if strings.ContainsAny(opts.Prefix, "{}") {
 		return nil, fmt.Errorf("redisstore: DPoPReplayOptions.Prefix %q contains a brace, which would put every key in one hash slot", opts.Prefix)
 	}
-	if opts.Local == nil {
-		opts.Local = newMemoryFront()
-	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Local == nil {
+		front := dpop.NewMemoryReplayCache(0)
+		front.Now = opts.Now
+		opts.Local = front
 	}
 	br, err := newBreaker(client, opts.Breaker, "DPoPReplayOptions")
 	if err != nil {
@@ -101,7 +106,7 @@ func NewDPoPReplayCache(client redis.UniversalClient, opts DPoPReplayOptions) (*
 }
 
 // Use implements dpop.ReplayCache: nil when the proof (jkt, jti) is fresh
-// and is now recorded until expires, ErrReplay when it was used before,
+// and is now recorded until expires, dpop.ErrReplay when it was used before,
 // any other error when it cannot tell (see DPoPReplayCache).
 func (c *DPoPReplayCache) Use(ctx context.Context, jkt, jti string, expires time.Time) error {
 	if !expires.After(c.now()) {
@@ -109,8 +114,8 @@ func (c *DPoPReplayCache) Use(ctx context.Context, jkt, jti string, expires time
 		// proof whose window has ended cannot be recorded, so refuse it.
 		return fmt.Errorf("redisstore: dpop replay cache: expiry %s is not in the future", expires.UTC().Format(time.RFC3339Nano))
 	}
-	if err := c.local.Use(ctx, jkt, jti, expires); errors.Is(err, ErrReplay) {
-		return ErrReplay // known here: no round trip
+	if err := c.local.Use(ctx, jkt, jti, expires); errors.Is(err, dpop.ErrReplay) {
+		return dpop.ErrReplay // known here: no round trip
 	}
 	// Any other answer of the front (fresh, or full) is no decision for
 	// several instances: Redis decides.
@@ -126,7 +131,7 @@ func (c *DPoPReplayCache) Use(ctx context.Context, jkt, jti string, expires time
 	case err == nil:
 		return nil
 	case errors.Is(err, redis.Nil):
-		return ErrReplay // NX: already recorded, by another instance
+		return dpop.ErrReplay // NX: already recorded, by another instance
 	default:
 		return fmt.Errorf("redisstore: dpop replay cache: %w", err)
 	}

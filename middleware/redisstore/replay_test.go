@@ -13,6 +13,7 @@ import (
 
 	"github.com/apiguard/apiguard/internal/breaker/breakertest"
 	"github.com/apiguard/apiguard/internal/redistest"
+	"github.com/apiguard/apiguard/middleware/dpop"
 	"github.com/apiguard/apiguard/middleware/redisstore"
 	"github.com/redis/go-redis/v9"
 )
@@ -53,14 +54,14 @@ func TestDPoPReplayAcrossInstances(t *testing.T) {
 	}
 	sets := setCalls(t, s)
 	for range 10 {
-		if err := a.Use(ctx, jktA, "jti-1", exp); !errors.Is(err, redisstore.ErrReplay) {
+		if err := a.Use(ctx, jktA, "jti-1", exp); !errors.Is(err, dpop.ErrReplay) {
 			t.Fatalf("replay on the same instance: %v, want ErrReplay", err)
 		}
 	}
 	if n := setCalls(t, s) - sets; n != 0 {
 		t.Fatalf("10 replays known locally sent %d SETs, want 0", n)
 	}
-	if err := b.Use(ctx, jktA, "jti-1", exp); !errors.Is(err, redisstore.ErrReplay) {
+	if err := b.Use(ctx, jktA, "jti-1", exp); !errors.Is(err, dpop.ErrReplay) {
 		t.Fatalf("replay on another instance: %v, want ErrReplay", err)
 	}
 	if n := setCalls(t, s) - sets; n != 1 {
@@ -69,7 +70,7 @@ func TestDPoPReplayAcrossInstances(t *testing.T) {
 	if err := b.Use(ctx, jktB, "jti-1", exp); err != nil {
 		t.Fatalf("same jti, another key: %v", err)
 	}
-	if err := a.Use(ctx, jktB, "jti-1", exp); !errors.Is(err, redisstore.ErrReplay) {
+	if err := a.Use(ctx, jktB, "jti-1", exp); !errors.Is(err, dpop.ErrReplay) {
 		t.Fatalf("that proof again on the first instance: %v", err)
 	}
 	if err := a.Use(ctx, jktA, "jti-2", exp); err != nil {
@@ -98,7 +99,7 @@ func TestDPoPReplayRace(t *testing.T) {
 				switch err := caches[i%2].Use(ctx, jktA, jti, exp); {
 				case err == nil:
 					fresh.Add(1)
-				case errors.Is(err, redisstore.ErrReplay):
+				case errors.Is(err, dpop.ErrReplay):
 					replays.Add(1)
 				default:
 					t.Error(err)
@@ -137,7 +138,7 @@ func TestDPoPReplayExpiry(t *testing.T) {
 	if want := exp.Truncate(time.Millisecond).Add(time.Millisecond); at != time.Duration(want.UnixMilli())*time.Millisecond {
 		t.Fatalf("key expires at %d ms, want %d (the expiry rounded up)", at/time.Millisecond, want.UnixMilli())
 	}
-	if err := b.Use(ctx, jktA, "short", exp); !errors.Is(err, redisstore.ErrReplay) {
+	if err := b.Use(ctx, jktA, "short", exp); !errors.Is(err, dpop.ErrReplay) {
 		t.Fatalf("before expiry, other instance: %v", err)
 	}
 	time.Sleep(time.Until(exp) + 5*time.Millisecond)
@@ -145,14 +146,14 @@ func TestDPoPReplayExpiry(t *testing.T) {
 	if err := b.Use(ctx, jktA, "short", later); err != nil {
 		t.Fatalf("after expiry, other instance: %v", err)
 	}
-	if err := a.Use(ctx, jktA, "short", later); !errors.Is(err, redisstore.ErrReplay) {
+	if err := a.Use(ctx, jktA, "short", later); !errors.Is(err, dpop.ErrReplay) {
 		t.Fatalf("recorded again after expiry, first instance: %v", err)
 	}
 
 	sets := setCalls(t, s)
 	for _, past := range []time.Time{time.Now(), time.Now().Add(-time.Second), {}} {
 		err := a.Use(ctx, jktA, "stale-"+past.String(), past)
-		if err == nil || errors.Is(err, redisstore.ErrReplay) {
+		if err == nil || errors.Is(err, dpop.ErrReplay) {
 			t.Fatalf("expiry %v: %v, want an error other than ErrReplay", past, err)
 		}
 	}
@@ -218,17 +219,17 @@ func TestDPoPReplayFailsClosed(t *testing.T) {
 	s.Stop()
 	for i := range 3 {
 		err := rc.Use(ctx, jktA, "during-"+strconv.Itoa(i), exp)
-		if err == nil || errors.Is(err, redisstore.ErrReplay) {
+		if err == nil || errors.Is(err, dpop.ErrReplay) {
 			t.Fatalf("Redis down: %v, want an error other than ErrReplay", err)
 		}
 	}
-	if err := rc.Use(ctx, jktA, "before", exp); !errors.Is(err, redisstore.ErrReplay) {
+	if err := rc.Use(ctx, jktA, "before", exp); !errors.Is(err, dpop.ErrReplay) {
 		t.Fatalf("Redis down, a proof known locally: %v, want ErrReplay", err)
 	}
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
 	s.Restart()
-	if err := rc.Use(cancelled, jktA, "cancelled", exp); err == nil || errors.Is(err, redisstore.ErrReplay) {
+	if err := rc.Use(cancelled, jktA, "cancelled", exp); err == nil || errors.Is(err, dpop.ErrReplay) {
 		t.Fatalf("cancelled context: %v, want an error other than ErrReplay", err)
 	}
 	if err := rc.Use(ctx, jktA, "after", exp); err != nil {
@@ -254,7 +255,7 @@ func TestDPoPReplayBreaker(t *testing.T) {
 			i := 0
 			breakertest.FailFast(ctx, t, s, drv, disabled, dials.N,
 				func(err error) bool {
-					return errors.Is(err, redisstore.ErrCircuitOpen) && !errors.Is(err, redisstore.ErrReplay)
+					return errors.Is(err, redisstore.ErrCircuitOpen) && !errors.Is(err, dpop.ErrReplay)
 				},
 				func() error { i++; return rc.Use(ctx, jktA, "jti-"+strconv.Itoa(i), exp) })
 		})
@@ -274,7 +275,7 @@ func TestDPoPReplayOnCluster(t *testing.T) {
 		if err := a.Use(ctx, jktA, jti, exp); err != nil {
 			t.Fatalf("fresh %s: %v", jti, err)
 		}
-		if err := b.Use(ctx, jktA, jti, exp); !errors.Is(err, redisstore.ErrReplay) {
+		if err := b.Use(ctx, jktA, jti, exp); !errors.Is(err, dpop.ErrReplay) {
 			t.Fatalf("replay of %s on another instance: %v", jti, err)
 		}
 	}
@@ -318,4 +319,42 @@ func TestNewDPoPReplayCacheErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// BenchmarkDPoPReplay: a replay the local front knows (no Redis command)
+// against a fresh proof (one SET NX PXAT on a loopback redis-server).
+func BenchmarkDPoPReplay(b *testing.B) {
+	s := redistest.Start(b)
+	ctx := context.Background()
+	rc := newReplay(b, newClient(b, s.Addr), redisstore.DPoPReplayOptions{})
+	exp := time.Now().Add(time.Hour)
+	run := 0 // -count runs again on the same server
+	b.Run("known locally", func(b *testing.B) {
+		run++
+		known := "known-" + strconv.Itoa(run)
+		if err := rc.Use(ctx, jktA, known, exp); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := rc.Use(ctx, jktA, known, exp); !errors.Is(err, dpop.ErrReplay) {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("fresh", func(b *testing.B) {
+		run++
+		jtis := make([]string, 0, 1<<16)
+		for i := range cap(jtis) {
+			jtis = append(jtis, "fresh-"+strconv.Itoa(i))
+		}
+		i := 0
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := rc.Use(ctx, jktA, jtis[i%len(jtis)]+"-"+strconv.Itoa(run)+"-"+strconv.Itoa(i/len(jtis)), exp); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
 }

@@ -318,7 +318,9 @@ type StartOptions struct {
 	// the key of the sign-in request's verified DPoP proof (dpop.Proof.JKT),
 	// 43 characters of unpadded base64url. Every rotation must then prove
 	// the same key (RotateOptions.JKT), so a stolen refresh token is useless
-	// without it. Empty: an unbound family.
+	// without it. RFC 9449 §5 requires it for public clients; a confidential
+	// client's refresh tokens are bound by its client authentication
+	// instead, and may stay unbound. Empty: an unbound family.
 	JKT string
 }
 

@@ -543,7 +543,10 @@ func TestRefreshStores(t *testing.T) {
 			})
 
 			t.Run("unbound family: a proof is refused, never binds it", func(t *testing.T) {
-				rt := newRefreshTokens(t, st, nil)
+				var audit bytes.Buffer
+				rt := newRefreshTokens(t, st, func(c *token.RefreshConfig) {
+					c.Audit = auditlog.New(&audit, auditlog.Options{})
+				})
 				t0, fam, err := rt.Start(ctx, "lou", nil)
 				if err != nil {
 					t.Fatal(err)
@@ -563,6 +566,9 @@ func TestRefreshStores(t *testing.T) {
 				}
 				if _, _, err := rt.Rotate(ctx, t1); err != nil {
 					t.Fatalf("family bound by the refused proof: %v", err)
+				}
+				if line := audit.String(); !strings.Contains(line, `"event":"token_rejected","reason":"refresh_family_unbound"`) || !strings.Contains(line, fam.ID) {
+					t.Errorf("audit log lacks the refused proof:\n%s", line)
 				}
 			})
 
