@@ -128,8 +128,18 @@ func (c *MemoryReplayCache) Use(_ context.Context, jkt, jti string, expires time
 }
 
 // key hashes the pair, framed by jkt's length so that ("ab", "c") and
-// ("a", "bc") differ.
+// ("a", "bc") differ: one maphash.Bytes per seed over a stack copy (a third
+// of the cost of a streaming maphash.Hash), or the stream for a pair too
+// long for the buffer (never from Verify: jkt is 43 bytes, jti at most
+// MaxJTILength).
 func (c *MemoryReplayCache) key(jkt, jti string) (uint64, uint64) {
+	var buf [2 + 64 + MaxJTILength]byte
+	if len(jkt) <= 0xffff && 2+len(jkt)+len(jti) <= len(buf) {
+		binary.LittleEndian.PutUint16(buf[:2], uint16(len(jkt)))
+		n := 2 + copy(buf[2:], jkt)
+		n += copy(buf[n:], jti)
+		return maphash.Bytes(c.seed1, buf[:n]), maphash.Bytes(c.seed2, buf[:n])
+	}
 	var n [8]byte
 	binary.LittleEndian.PutUint64(n[:], uint64(len(jkt)))
 	var h maphash.Hash
@@ -223,16 +233,14 @@ func (s *replayShard) makeRoom(now int64) error {
 // so that each is reachable again from its home slot; it returns how many
 // are live and the earliest expiry among them.
 //
-// Walking from an empty slot, every entry's home lies between the empty
-// slot before its run and its own position, so re-inserting it (it left its
-// slot first) lands it at or before that position, never across an empty
-// slot nor into a part not yet walked.
+// The walk starts from a slot that is empty before the sweep: no probe path
+// crosses it, so every entry's home lies between that slot and the entry.
+// Walking forward, each live entry leaves its slot and is re-inserted from
+// its home: it lands at or before the slot it left, never across a slot
+// still to be walked, so every entry already walked stays reachable.
+// (Starting from a slot that only the sweep emptied would not do: an entry
+// whose path crossed it could be re-placed beyond a slot emptied later.)
 func (s *replayShard) sweep(now int64) (live int, earliest int64) {
-	for i := range s.slots {
-		if e := s.slots[i].exp; e != 0 && e <= now {
-			s.slots[i] = replaySlot{}
-		}
-	}
 	n := len(s.slots)
 	mask := uint64(n - 1)
 	start := 0
@@ -245,11 +253,14 @@ func (s *replayShard) sweep(now int64) (live int, earliest int64) {
 		if e.exp == 0 {
 			continue
 		}
+		s.slots[i] = replaySlot{}
+		if e.exp <= now {
+			continue
+		}
 		live++
 		if earliest == 0 || e.exp < earliest {
 			earliest = e.exp
 		}
-		s.slots[i] = replaySlot{}
 		k := e.k2 & mask
 		for s.slots[k].exp != 0 {
 			k = (k + 1) & mask
