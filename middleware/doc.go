@@ -76,6 +76,35 @@
 // Claims returned by the Authenticator are shared between requests (cache
 // hits) and must be treated as read-only.
 //
+// # Sender-constrained tokens, metadata and step-up
+//
+// A token with a cnf claim is bound to something its client holds, and the
+// Authenticator accepts it only with proof of that, checked on every
+// request after the token's own (cached) checks:
+//
+//   - cnf.jkt (DPoP, RFC 9449): with Config.DPoP (a *dpop.Verifier),
+//     Authorization: DPoP <token> and exactly one DPoP proof, verified on
+//     every request (never cached), signed by the key whose thumbprint is
+//     cnf.jkt. A bound token presented as Bearer is refused (downgrade),
+//     with or without DPoP configured; the DPoP scheme or a proof with an
+//     unbound token is refused too. Config.DPoPRequired, or the per-route
+//     RequireDPoP guard, refuses tokens that are not DPoP-bound. Challenges
+//     add DPoP algs="..." on a line of their own; a missing or old nonce gets
+//     use_dpop_nonce and a DPoP-Nonce header, and a valid response carries
+//     the next nonce when it rotated.
+//   - cnf["x5t#S256"] (mutual TLS, RFC 8705): the SHA-256 thumbprint of the
+//     client certificate of the TLS connection, or, from a proxy listed in
+//     Config.MTLS only, of the one in its Client-Cert header (RFC 9440).
+//   - any other cnf (jwk, kid...) is refused: a binding the gate cannot
+//     check is never dropped.
+//
+// With Config.Resource, MetadataHandler serves the RFC 9728
+// protected-resource metadata (mount it at ResourceMetadataPath), and every
+// 401 challenge and 403 insufficient_scope carries resource_metadata="...".
+// RequireStepUp (RFC 9470) requires an acr among a set and/or an auth_time
+// within a max age, else 401 insufficient_user_authentication with
+// acr_values and max_age.
+//
 // # Errors
 //
 // Refusals are *Error values. The default writer, WriteError, answers as

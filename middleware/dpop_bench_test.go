@@ -49,7 +49,7 @@ func BenchmarkDPoPVsRaw(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	proofs := make([]string, 0, 4096)
+	proofs := make([]string, 0, 16384)
 	refill := func() {
 		proofs = proofs[:0]
 		now := time.Now()

@@ -1,12 +1,18 @@
 package middleware_test
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"time"
 
+	"github.com/apiguard/apiguard/internal/dpoptest"
 	"github.com/apiguard/apiguard/middleware"
+	"github.com/apiguard/apiguard/middleware/dpop"
+	"github.com/apiguard/apiguard/middleware/jose"
 )
 
 // Protected-resource metadata (RFC 9728): the document at its well-known
@@ -67,4 +73,54 @@ func ExampleRequireStepUp() {
 	// 401 Bearer realm="orders", error="insufficient_user_authentication", error_description="a different authentication level is required", acr_values="phr", max_age="600" {"error":"insufficient_user_authentication","error_description":"a different authentication level is required"}
 	//
 	// 401 Bearer realm="orders", error="insufficient_user_authentication", error_description="more recent authentication is required", acr_values="phr", max_age="600" {"error":"insufficient_user_authentication","error_description":"more recent authentication is required"}
+}
+
+// DPoP (RFC 9449): an Authenticator with a DPoP verifier accepts tokens
+// bound to the client's key (cnf.jkt) with the DPoP scheme and a fresh
+// proof, and refuses such a token presented as a plain Bearer token.
+func ExampleConfig_dPoP() {
+	now := time.Unix(1_800_000_000, 0)
+	clientKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader) // the client's, never sent
+	jkt, _ := jose.Thumbprint(&clientKey.PublicKey)
+
+	verifier, err := dpop.New(dpop.Config{
+		PublicURL: "https://api.example", // the URL clients use, for htu
+		Now:       func() time.Time { return now },
+	})
+	if err != nil {
+		panic(err)
+	}
+	auth := middleware.MustNew(middleware.Config{
+		PEM: examplePEM(), Issuer: "https://issuer.example", Audience: "orders-api",
+		DPoP: verifier,
+		Now:  func() time.Time { return now },
+	})
+	defer auth.Close()
+	api := auth.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, _ := middleware.ClaimsFromContext(r.Context())
+		fmt.Fprintf(w, "hello %s, key %t", c.Subject, c.Confirmation.JKT == jkt)
+	}))
+
+	token := exampleToken(`{"iss":"https://issuer.example","sub":"erin","aud":"orders-api","exp":1800000600,"cnf":{"jkt":"` + jkt + `"}}`)
+	proof := dpoptest.NewProof(clientKey, "ES256", "GET", "https://api.example/orders",
+		dpoptest.AccessToken(token), dpoptest.IssuedAt(now))
+	for _, scheme := range []string{"DPoP", "Bearer"} {
+		r := httptest.NewRequest("GET", "https://api.example/orders?page=2", nil)
+		r.Header.Set("Authorization", scheme+" "+token)
+		if scheme == "DPoP" {
+			r.Header.Set("DPoP", proof)
+		}
+		rec := httptest.NewRecorder()
+		api.ServeHTTP(rec, r)
+		fmt.Println(rec.Code, rec.Body.String())
+		for _, ch := range rec.Header().Values("WWW-Authenticate") {
+			fmt.Println(ch)
+		}
+	}
+	// Output:
+	// 200 hello erin, key true
+	// 401 {"error":"invalid_token","error_description":"DPoP-bound token presented without DPoP"}
+	//
+	// Bearer realm="api", error="invalid_token", error_description="DPoP-bound token presented without DPoP"
+	// DPoP realm="api", algs="ES256 ES384 ES512 PS256 PS384 PS512 RS256 RS384 RS512 EdDSA Ed25519"
 }
