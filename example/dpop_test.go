@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"io"
 	"net/http"
 	"net/url"
@@ -43,10 +41,7 @@ type dpopClient struct {
 
 func newDPoPClient(t *testing.T) *dpopClient {
 	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := mustP256(t)
 	jkt, err := jose.Thumbprint(&k.PublicKey)
 	if err != nil {
 		t.Fatal(err)
