@@ -288,7 +288,12 @@
       dpopNonce = r.nonce;
     }
     if (key && wantsNonce(r)) {
-      headers = await build();
+      try {
+        headers = await build();
+      } catch (e) {
+        show(method, path, 0, '', [], 'could not sign a DPoP proof: ' + String(e), true);
+        return { status: 0, json: null };
+      }
       r = await send(method, path, headers, body);
       if (r.nonce !== null) {
         dpopNonce = r.nonce;
