@@ -39,7 +39,17 @@ type config struct {
 	OIDCIssuer     string
 	OIDCAudience   string
 	OIDCProfile    string
+	DPoP           string // dpopOff, dpopAllowed or dpopRequired
+	DPoPNonce      bool
+	Resource       string
 }
+
+// The values of -dpop.
+const (
+	dpopOff      = "off"      // no DPoP: proofs are ignored at the token endpoint, DPoP tokens refused
+	dpopAllowed  = "allowed"  // DPoP-bound and Bearer tokens both accepted; a bound token only with its proof
+	dpopRequired = "required" // every access token must be DPoP-bound, every login and refresh must prove a key
+)
 
 // envPrefix is prepended to a flag's name, upper-cased with dashes as
 // underscores, to find its environment variable.
@@ -86,6 +96,9 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (*c
 	fs.StringVar(&c.OIDCIssuer, "oidc-issuer", "", "also trust this OpenID Connect provider's access tokens, its keys found through its discovery document")
 	fs.StringVar(&c.OIDCAudience, "oidc-audience", "", "the audience required of -oidc-issuer's tokens (required with it)")
 	fs.StringVar(&c.OIDCProfile, "oidc-profile", "rfc9068", "what -oidc-issuer's tokens look like: "+strings.Join(profileNames, ", ")+" (keycloak:<client> names the client whose roles count)")
+	fs.StringVar(&c.DPoP, "dpop", dpopAllowed, "DPoP (RFC 9449) sender-constrained tokens: off, allowed (a login with a proof gets a bound token; Bearer still works) or required")
+	fs.BoolVar(&c.DPoPNonce, "dpop-nonce", false, "require a server nonce in DPoP proofs (RFC 9449 §8); instances sharing -redis or -client-secret agree on it")
+	fs.StringVar(&c.Resource, "resource", "", "the API's resource identifier in its protected-resource metadata (RFC 9728); empty: the API's origin")
 	fs.StringVar(&c.ClientSecret, "client-secret", "", "HMAC secret for client keys (>= 32 bytes); empty: with -redis, one shared through Redis by every instance, else random per process")
 
 	if err := fs.Parse(args); err != nil {
@@ -158,6 +171,14 @@ func (c *config) validate() error {
 	} else if c.OIDCAudience != "" {
 		return errors.New("-oidc-audience is set without -oidc-issuer")
 	}
+	switch c.DPoP {
+	case dpopOff, dpopAllowed, dpopRequired:
+	default:
+		return fmt.Errorf("-dpop %q: want off, allowed or required", c.DPoP)
+	}
+	if c.DPoPNonce && c.DPoP == dpopOff {
+		return errors.New("-dpop-nonce is set while -dpop is off")
+	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("-tls-cert and -tls-key go together")
 	}
@@ -174,6 +195,15 @@ func (c *config) apiOrigin() string {
 		scheme = "https"
 	}
 	return originOf(scheme, c.Addr)
+}
+
+// resource is the API's RFC 9728 resource identifier: -resource, or the API's
+// origin.
+func (c *config) resource() string {
+	if c.Resource != "" {
+		return c.Resource
+	}
+	return c.apiOrigin()
 }
 
 // appOrigin is the demo page's origin ("" when it is disabled).

@@ -65,6 +65,19 @@ func TestParseConfig(t *testing.T) {
 		{name: "tls half configured", args: []string{"-tls-cert", "c"}, wantErr: "-tls-cert and -tls-key"},
 		{name: "redirect without tls", args: []string{"-redirect-addr", ":80"}, wantErr: "-redirect-addr"},
 		{name: "stray argument", args: []string{"serve"}, wantErr: "unexpected argument"},
+		{name: "dpop default allowed, nonce off", check: func(t *testing.T, c *config) {
+			if c.DPoP != dpopAllowed || c.DPoPNonce || c.resource() != "http://127.0.0.1:8080" {
+				t.Errorf("DPoP %q, DPoPNonce %v, resource %q; want allowed, false, the API origin", c.DPoP, c.DPoPNonce, c.resource())
+			}
+		}},
+		{name: "dpop from env", env: map[string]string{"APIGUARD_DPOP": "required", "APIGUARD_DPOP_NONCE": "true"},
+			check: func(t *testing.T, c *config) {
+				if c.DPoP != dpopRequired || !c.DPoPNonce {
+					t.Errorf("DPoP %q, DPoPNonce %v; want required, true", c.DPoP, c.DPoPNonce)
+				}
+			}},
+		{name: "bad dpop mode", args: []string{"-dpop", "maybe"}, wantErr: `-dpop "maybe"`},
+		{name: "nonce without dpop", args: []string{"-dpop", "off", "-dpop-nonce"}, wantErr: "-dpop-nonce"},
 		{name: "negative token cache", args: []string{"-token-cache", "-1"}, wantErr: "-token-cache"},
 	}
 	for _, tt := range tests {

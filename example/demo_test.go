@@ -93,7 +93,8 @@ func TestDemoPage(t *testing.T) {
 	}
 	// The ids the browser test and the script rely on.
 	for _, id := range []string{"username", "password", "login", "login-form", "me", "admin", "refresh",
-		"logout", "claims", "token-header", "session", "request", "status", "headers", "result"} {
+		"logout", "claims", "token-header", "session", "request", "status", "headers", "result",
+		"dpop", "dpop-state", "dpop-jwk", "dpop-jkt", "cnf", "replay", "stolen", "dpop-result"} {
 		if !strings.Contains(body, ` id="`+id+`"`) {
 			t.Errorf("page lacks id %q", id)
 		}
@@ -228,6 +229,31 @@ func TestDemoScriptRules(t *testing.T) {
 		"eval(", "new Function", "localStorage", "sessionStorage", "document.cookie", "credentials: 'include'"} {
 		if strings.Contains(string(js), banned) {
 			t.Errorf("app.js uses %s", banned)
+		}
+	}
+}
+
+// TestDemoScriptDPoPKey fails when the page's DPoP key could leave it: the
+// pair must be generated with extractable false (the private key then
+// cannot be exported, by this script or any other), only the public key is
+// ever exported, and proofs are ES256 dpop+jwt.
+func TestDemoScriptDPoPKey(t *testing.T) {
+	js, err := fs.ReadFile(demoFiles, "web/app.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := string(js)
+	gen := regexp.MustCompile(`crypto\.subtle\.generateKey\(([^;]*)\)`).FindAllStringSubmatch(src, -1)
+	if len(gen) != 1 || gen[0][1] != "{ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']" {
+		t.Errorf("generateKey calls %q; want exactly one, P-256, extractable false, usage sign", gen)
+	}
+	exp := regexp.MustCompile(`exportKey\(([^)]*)\)`).FindAllStringSubmatch(src, -1)
+	if len(exp) != 1 || exp[0][1] != "'jwk', pair.publicKey" {
+		t.Errorf("exportKey calls %q; want exactly one, of the public key", exp)
+	}
+	for _, want := range []string{"typ: 'dpop+jwt', alg: 'ES256'", "u.search = '';", "u.hash = '';", "claims.ath = await sha256(accessToken)"} {
+		if !strings.Contains(src, want) {
+			t.Errorf("app.js lacks %q", want)
 		}
 	}
 }

@@ -46,22 +46,29 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) {
 		writeRetry(w, retry, "too many failed logins")
 		return
 	}
+	// The proof before the password: a nonce demand (use_dpop_nonce) costs
+	// the client no login attempt, and a bad proof no bcrypt.
+	jkt, ok := a.proveKey(w, r, auditlog.LoginFailure)
+	if !ok {
+		return
+	}
 	roles, err := a.users.authenticate(req.Username, req.Password)
 	if err != nil {
 		_ = a.guard.LoginFailed(r, req.Username) // a store error was recorded by the guard
 		a.audit.Record(r, auditlog.Event{Name: auditlog.LoginFailure, Reason: "bad_credentials", Status: http.StatusUnauthorized})
-		writeError(w, http.StatusUnauthorized, "invalid_credentials", "wrong username or password")
+		a.unauthorized(w, "invalid_credentials", "wrong username or password")
 		return
 	}
 	_ = a.guard.LoginSucceeded(r, req.Username)
 	a.audit.Record(r, auditlog.Event{Name: auditlog.LoginSuccess, Sub: req.Username, Status: http.StatusOK})
 
-	refresh, fam, err := a.refresh.Start(r.Context(), req.Username, roles)
+	// A proof binds the refresh family to its key for good (RFC 9449 §5).
+	refresh, fam, err := a.refresh.StartWith(r.Context(), req.Username, roles, token.StartOptions{JKT: jkt})
 	if err != nil {
 		a.storeError(w, r, err)
 		return
 	}
-	a.respondTokens(w, r, req.Username, roles, refresh, fam.ID)
+	a.respondTokens(w, r, req.Username, roles, refresh, fam.ID, jkt)
 }
 
 type refreshRequest struct {
@@ -76,8 +83,19 @@ func (a *app) refreshTokens(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_request", "malformed refresh request")
 		return
 	}
-	next, fam, err := a.refresh.Rotate(r.Context(), req.RefreshToken)
+	jkt, ok := a.proveKey(w, r, auditlog.TokenRefresh)
+	if !ok {
+		return
+	}
+	// A family bound to a key is spent only with a proof of that key; a
+	// token without it is refused and stays unspent, so its rightful holder
+	// keeps refreshing.
+	next, fam, err := a.refresh.RotateWith(r.Context(), req.RefreshToken, token.RotateOptions{JKT: jkt})
 	switch {
+	case errors.Is(err, token.ErrRefreshKeyMismatch):
+		a.audit.Record(r, auditlog.Event{Name: auditlog.TokenRefresh, Reason: "dpop_key_mismatch", Sub: fam.Subject, Status: http.StatusBadRequest})
+		writeError(w, http.StatusBadRequest, "invalid_grant", "invalid refresh token")
+		return
 	case errors.Is(err, token.ErrInvalidGrant):
 		// Unknown, expired, spent (reuse: the family is now revoked) or
 		// revoked: one answer, so the client learns nothing about why.
@@ -89,11 +107,14 @@ func (a *app) refreshTokens(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.audit.Record(r, auditlog.Event{Name: auditlog.TokenRefresh, Sub: fam.Subject, Status: http.StatusOK})
-	a.respondTokens(w, r, fam.Subject, fam.Roles, next, fam.ID)
+	a.respondTokens(w, r, fam.Subject, fam.Roles, next, fam.ID, jkt)
 }
 
-func (a *app) respondTokens(w http.ResponseWriter, r *http.Request, sub string, roles []string, refresh, familyID string) {
-	access, meta, err := a.issuer.Issue(sub, token.TokenOptions{Roles: roles, SessionID: familyID})
+// respondTokens issues the access token and answers the token response: a
+// token bound to the key of thumbprint jkt (cnf.jkt, token_type DPoP) when
+// jkt is set, a Bearer one otherwise.
+func (a *app) respondTokens(w http.ResponseWriter, r *http.Request, sub string, roles []string, refresh, familyID, jkt string) {
+	access, meta, err := a.issuer.Issue(sub, token.TokenOptions{Roles: roles, SessionID: familyID, JKT: jkt})
 	if err != nil {
 		a.log.Error().Err(err).Msg("issuing an access token")
 		writeError(w, http.StatusInternalServerError, "server_error", "could not issue a token")
@@ -103,7 +124,7 @@ func (a *app) respondTokens(w http.ResponseWriter, r *http.Request, sub string, 
 	writeJSON(w, http.StatusOK, tokenResponse{
 		AccessToken:  access,
 		RefreshToken: refresh,
-		TokenType:    "Bearer",
+		TokenType:    tokenType(jkt),
 		ExpiresIn:    int64(meta.Expiry.Sub(meta.IssuedAt) / time.Second),
 	})
 }
@@ -113,7 +134,7 @@ func (a *app) respondTokens(w http.ResponseWriter, r *http.Request, sub string, 
 func (a *app) logout(w http.ResponseWriter, r *http.Request) {
 	claims, ok := middleware.ClaimsFromContext(r.Context())
 	if !ok {
-		writeError(w, http.StatusUnauthorized, "invalid_token", "authentication required")
+		a.unauthorized(w, "invalid_token", "authentication required")
 		return
 	}
 	if err := a.revocations.RevokeToken(r.Context(), claims.Issuer, claims.JTI, claims.Expiry); err != nil {
@@ -136,20 +157,40 @@ type meResponse struct {
 	Roles []string `json:"roles"`
 	JTI   string   `json:"jti"`
 	Exp   int64    `json:"exp"`
+	// Cnf is the key the token is bound to, as the gate checked it: absent
+	// for a Bearer token.
+	Cnf *cnfResponse `json:"cnf,omitempty"`
+}
+
+type cnfResponse struct {
+	JKT string `json:"jkt"`
+}
+
+// tokenType is the token response's token_type: DPoP for a token bound to
+// a key (RFC 9449 §5), Bearer otherwise.
+func tokenType(jkt string) string {
+	if jkt != "" {
+		return "DPoP"
+	}
+	return "Bearer"
 }
 
 // me: GET /api/me, the validated claims.
 func (a *app) me(w http.ResponseWriter, r *http.Request) {
 	claims, ok := middleware.ClaimsFromContext(r.Context())
 	if !ok {
-		writeError(w, http.StatusUnauthorized, "invalid_token", "authentication required")
+		a.unauthorized(w, "invalid_token", "authentication required")
 		return
 	}
 	roles := claims.Roles
 	if roles == nil {
 		roles = []string{}
 	}
-	writeJSON(w, http.StatusOK, meResponse{Sub: claims.Subject, Roles: roles, JTI: claims.JTI, Exp: claims.Expiry.Unix()})
+	me := meResponse{Sub: claims.Subject, Roles: roles, JTI: claims.JTI, Exp: claims.Expiry.Unix()}
+	if jkt := claims.Confirmation.JKT; jkt != "" {
+		me.Cnf = &cnfResponse{JKT: jkt}
+	}
+	writeJSON(w, http.StatusOK, me)
 }
 
 // admin: GET /api/admin, behind RequireRoles("admin").

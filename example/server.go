@@ -30,6 +30,7 @@ import (
 	"github.com/apiguard/apiguard/cors"
 	"github.com/apiguard/apiguard/headers"
 	"github.com/apiguard/apiguard/middleware"
+	"github.com/apiguard/apiguard/middleware/dpop"
 	"github.com/apiguard/apiguard/middleware/jose"
 	"github.com/apiguard/apiguard/middleware/redisstore"
 	"github.com/apiguard/apiguard/middleware/token"
@@ -54,6 +55,9 @@ type app struct {
 	ident       *ratelimit.Identifier
 	limiter     *ratelimit.Limiter
 	guard       *ratelimit.Guard
+	dpop        *dpop.Verifier // nil with -dpop off
+	challenge   []string       // WWW-Authenticate of the example's own 401s
+	resource    string         // RFC 9728 resource identifier; "" when no metadata is published
 	metrics     *prometheus.Registry
 
 	closers []func()
@@ -200,11 +204,26 @@ func newApp(ctx context.Context, cfg *config, logw io.Writer) (*app, error) {
 		return nil, fmt.Errorf("-login-attempts: %w", err)
 	}
 
+	// DPoP: one verifier for the token endpoint and the gate, its nonce
+	// key derived from the client-key secret (so instances sharing one
+	// agree on nonces) and its replay cache in Redis with -redis.
+	if a.dpop, err = a.newDPoP(ctx, rdb, secret); err != nil {
+		return nil, err
+	}
+
 	authCfg := middleware.Config{
 		Leeway: cfg.Leeway, MaxAge: cfg.MaxAge, Revocation: a.revocations,
 		CacheSize: cacheSize(cfg.TokenCache),
 		Realm:     realm, Audit: a.audit,
 		Failures: a.guard, // invalid tokens count towards the lockout
+		DPoP:     a.dpop, DPoPRequired: cfg.DPoP == dpopRequired,
+	}
+	if a.resource = a.metadataResource(); a.resource != "" {
+		authCfg.Resource = a.resource
+		authCfg.ResourceMetadata = &middleware.ResourceMetadata{ResourceName: "apiguard example API"}
+		if cfg.OIDCIssuer != "" {
+			authCfg.ResourceMetadata.AuthorizationServers = []string{cfg.OIDCIssuer}
+		}
 	}
 	// The issuer's own algorithms and those a -jwks-url key may have; the
 	// key's own alg must equal the header's in any case.
@@ -231,6 +250,7 @@ func newApp(ctx context.Context, cfg *config, logw io.Writer) (*app, error) {
 		return nil, err
 	}
 	a.closers = append(a.closers, func() { a.auth.Close() })
+	a.challenge = a.ownChallenge()
 	ok = true
 	return a, nil
 }
@@ -356,7 +376,13 @@ func (a *app) apiHandler() (http.Handler, error) {
 	if len(origins) == 0 && a.cfg.appOrigin() != "" {
 		origins = []string{a.cfg.appOrigin()}
 	}
-	corsMW, err := cors.New(cors.Policy{AllowedOrigins: origins, Audit: a.audit})
+	corsMW, err := cors.New(cors.Policy{
+		AllowedOrigins: origins, Audit: a.audit,
+		// The DPoP proof header, and the nonce a page must read to answer
+		// use_dpop_nonce (RFC 9449 §8), beside the defaults.
+		AllowedHeaders: []string{"Authorization", "Content-Type", "DPoP"},
+		ExposedHeaders: []string{"WWW-Authenticate", "Retry-After", "RateLimit", "RateLimit-Policy", "DPoP-Nonce"},
+	})
 	if err != nil {
 		return nil, fmt.Errorf("-allowed-origins: %w", err)
 	}
@@ -382,13 +408,24 @@ func (a *app) apiHandler() (http.Handler, error) {
 	r.Get("/healthz", healthz)
 	r.Get("/", healthz)
 	r.Method(http.MethodGet, "/.well-known/jwks.json", a.issuer.JWKSHandler())
+	if a.resource != "" {
+		// RFC 9728 §3: GET and HEAD, and 405 for the rest, from the handler.
+		r.Handle(middleware.ResourceMetadataPath(a.resource), a.auth.MetadataHandler())
+	}
 	r.Post("/auth/login", a.login)
 	r.Post("/auth/refresh", a.refreshTokens)
 	r.Group(func(r chi.Router) {
 		r.Use(a.guard.Handler, a.auth.Handler)
 		r.Post("/auth/logout", a.logout)
 		r.Get("/api/me", a.me)
-		r.With(middleware.RequireRolesWith(middleware.GuardOptions{Realm: realm}, "admin")).Get("/api/admin", a.admin)
+		admin := middleware.RequireRolesWith(middleware.GuardOptions{Realm: realm}, "admin")
+		r.With(admin).Get("/api/admin", a.admin)
+		// Step-up (RFC 9470): an authentication no older than 5 minutes.
+		// The example's own tokens carry no auth_time, so they always get
+		// 401 insufficient_user_authentication with max_age="300".
+		r.With(admin, middleware.RequireStepUp(middleware.StepUp{
+			MaxAge: stepUpMaxAge, GuardOptions: middleware.GuardOptions{Realm: realm},
+		})).Get("/api/admin/stepup", a.admin)
 	})
 	return r, nil
 }

@@ -100,6 +100,10 @@ func (ts *testServer) do(method, path, bearer string, body any, hdr ...string) r
 		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
 	for i := 0; i+1 < len(hdr); i += 2 {
+		if hdr[i] == "Host" { // net/http sends req.Host, never a Host header
+			req.Host = hdr[i+1]
+			continue
+		}
 		req.Header.Add(hdr[i], hdr[i+1])
 	}
 	res, err := ts.srv.Client().Do(req)
@@ -182,7 +186,9 @@ func TestExampleContract(t *testing.T) {
 
 	// No credentials: 401 without an error attribute; a bad token: invalid_token.
 	res = ts.do("GET", "/api/me", "", nil)
-	if res.status != 401 || res.header.Get("WWW-Authenticate") != `Bearer realm="apiguard-example"` {
+	// (resource_metadata: RFC 9728 §5.1, the document telling the client how
+	// to get a token; the DPoP challenge follows on its own line.)
+	if res.status != 401 || res.header.Get("WWW-Authenticate") != `Bearer realm="apiguard-example", resource_metadata="http://127.0.0.1:8080/.well-known/oauth-protected-resource"` {
 		t.Errorf("no token: %d %q", res.status, res.header.Get("WWW-Authenticate"))
 	}
 	res = ts.do("GET", "/api/me", alice.access[:len(alice.access)-4]+"AAAA", nil)

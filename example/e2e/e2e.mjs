@@ -5,7 +5,9 @@
 // browser, from the page's DOM: a person logging in, calling the API
 // cross-origin, being refused by role, logging out; a page on an origin the
 // API does not allow failing to read its answers; the CSP blocking an
-// injected inline script. Each step leaves a screenshot in E2E_SCREENSHOTS.
+// injected inline script; a DPoP login whose tokens are bound to a key the
+// page made with WebCrypto, a replayed proof and a token copied without its
+// key being refused. Each step leaves a screenshot in E2E_SCREENSHOTS.
 //
 // Environment:
 //   E2E_API_URL      the API's origin        (default http://127.0.0.1:8080)
@@ -101,6 +103,24 @@ async function click(page, selector) {
     headers: await text(page, '#headers'),
     result: await text(page, '#result'),
     request: await text(page, '#request'),
+  };
+}
+
+// clickDemo presses one of the DPoP demonstration buttons and waits for the
+// page to show its outcome (app.js bumps #dpop-result's data-seq last).
+async function clickDemo(page, selector) {
+  const before = Number(await page.getAttribute('#dpop-result', 'data-seq'));
+  await page.click(selector);
+  await page.waitForFunction(
+    (n) => Number(document.getElementById('dpop-result').dataset.seq) > n,
+    before,
+    { timeout: ACTION_MS },
+  );
+  return {
+    outcome: await text(page, '#dpop-result'),
+    status: await text(page, '#status'),
+    headers: await text(page, '#headers'),
+    result: await text(page, '#result'),
   };
 }
 
@@ -377,6 +397,78 @@ async function main() {
             `without a CSP the payloads did not run (${JSON.stringify(control)}): the test proves nothing`);
           await plain.close();
           lastShot = page;
+        },
+      },
+      {
+        name: '8 a DPoP login binds the tokens to the page key and calls pass',
+        // With -dpop-nonce (APIGUARD_DPOP_NONCE=true make e2e) the first
+        // login proof has no nonce: 400 use_dpop_nonce, which the page
+        // retries once with the DPoP-Nonce it got.
+        expect: [(e) => httpErrorFromAPI([400])(e) && e.url === API + '/auth/login'],
+        async run() {
+          // A fresh page: step 7 left injected markup in the last one.
+          await page.goto(APP + '/', { waitUntil: 'load' });
+          await page.waitForSelector('body[data-ready="true"]', { timeout: ACTION_MS });
+          assert(!(await page.isDisabled('#dpop')), 'the DPoP switch is disabled: no WebCrypto in this context');
+          await page.check('#dpop');
+          await login(page, 'alice', 'alice-password');
+          assert((await text(page, '#session')).includes('DPoP token'), `the session line does not say DPoP: ${await text(page, '#session')}`);
+          const jwk = json(await text(page, '#dpop-jwk'), 'the public JWK shown');
+          assert(jwk.kty === 'EC' && jwk.crv === 'P-256' && typeof jwk.x === 'string' && typeof jwk.y === 'string' && jwk.d === undefined,
+            `the page's public JWK: ${JSON.stringify(jwk)}`);
+          const jkt = (await text(page, '#dpop-jkt')).trim();
+          assert(/^[A-Za-z0-9_-]{43}$/.test(jkt), `the thumbprint shown is not a SHA-256 base64url: ${JSON.stringify(jkt)}`);
+          const cnf = json(await text(page, '#cnf'), 'the cnf shown');
+          assert(cnf.jkt === jkt, `the token's cnf.jkt ${JSON.stringify(cnf.jkt)} is not the page key's thumbprint ${jkt}`);
+          const claims = json(await text(page, '#claims'), 'the claims shown');
+          assert(claims.cnf && claims.cnf.jkt === jkt, `the claims shown: ${JSON.stringify(claims)}`);
+
+          // The API checks the proof and reports the key it bound the token to.
+          const me = await click(page, '#me');
+          assert(me.status.startsWith('200'), `/api/me with DPoP: the page shows ${JSON.stringify(me.status)}; want 200 (${me.result} ${me.headers})`);
+          const body = json(me.result, '/api/me body');
+          assert(body.sub === 'alice' && body.cnf && body.cnf.jkt === jkt,
+            `/api/me reports cnf ${JSON.stringify(body.cnf)}; want jkt ${jkt}, the cnf shown on the page`);
+
+          // The refresh proves the same key, and the new tokens stay bound to it.
+          const ref = await click(page, '#refresh');
+          assert(ref.status.startsWith('200'), `refresh with DPoP: the page shows ${JSON.stringify(ref.status)}; want 200 (${ref.result})`);
+          assert(json(ref.result, 'refresh body').token_type === 'DPoP', `refresh token_type: ${ref.result}`);
+          assert(json(await text(page, '#cnf'), 'the cnf shown after refresh').jkt === jkt, 'the refreshed token is bound to another key');
+          const again = await click(page, '#me');
+          assert(again.status.startsWith('200'), `/api/me after refresh: ${JSON.stringify(again.status)}; want 200`);
+        },
+      },
+      {
+        name: '9 a replayed DPoP proof is refused',
+        expect: [httpErrorFromAPI([401])],
+        async run() {
+          const got = await clickDemo(page, '#replay');
+          assert(got.status.startsWith('401'), `the replayed proof: the page shows ${JSON.stringify(got.status)}; want 401 (${got.outcome})`);
+          assert(/WWW-Authenticate: DPoP [^\n]*error="invalid_dpop_proof"/.test(got.headers),
+            `the replay's 401 does not say invalid_dpop_proof on the DPoP challenge: ${JSON.stringify(got.headers)}`);
+          assert(/^The same proof again on GET \/api\/me: 401 invalid_dpop_proof/.test(got.outcome), `the page's outcome: ${JSON.stringify(got.outcome)}`);
+          // Control: a fresh proof for the same token still passes, so the 401
+          // was the replay and not a dead session.
+          const fresh = await click(page, '#me');
+          assert(fresh.status.startsWith('200'), `/api/me with a fresh proof after the replay: ${JSON.stringify(fresh.status)}; want 200`);
+        },
+      },
+      {
+        name: '10 the token without its key is refused',
+        expect: [httpErrorFromAPI([401])],
+        async run() {
+          const got = await clickDemo(page, '#stolen');
+          const lines = got.outcome.split('\n');
+          assert(lines.length === 2 && /^As a Bearer token: 401 /.test(lines[0]),
+            `the token sent as Bearer was not refused with 401: ${JSON.stringify(got.outcome)}`);
+          assert(/^With a proof from another key: 401 /.test(lines[1]),
+            `the token with another key's proof was not refused with 401: ${JSON.stringify(got.outcome)}`);
+          assert(got.status.startsWith('401') && got.headers.includes('WWW-Authenticate: DPoP '),
+            `the last refusal shown: ${JSON.stringify(got.status)} ${JSON.stringify(got.headers)}`);
+          // Control: with its own key the same token still works.
+          const own = await click(page, '#me');
+          assert(own.status.startsWith('200'), `/api/me with the page's key after the refusals: ${JSON.stringify(own.status)}; want 200`);
         },
       },
     ];
