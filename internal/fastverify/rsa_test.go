@@ -307,3 +307,62 @@ func TestRSAKeyRules(t *testing.T) {
 		t.Error("nil key accepted")
 	}
 }
+
+// TestRSAShortSignature checks that a signature whose first octet is zero,
+// sent without it (the same integer in k-1 octets), is refused as
+// crypto/rsa refuses it (RFC 8017 §8.2.2 step 1).
+func TestRSAShortSignature(t *testing.T) {
+	priv := testRSAKey(t, 2048, 65537)
+	for _, pss := range []bool{false, true} {
+		c := &rsaDiff{t: t, fast: newRSAVerifier(t, &priv.PublicKey, crypto.SHA256, pss), std: stdVerifier(&priv.PublicKey, crypto.SHA256, pss)}
+		var dbuf [64]byte
+		found := false
+		for i := 0; i < 5000 && !found; i++ {
+			d := append([]byte(nil), jwa.Digest(crypto.SHA256, []byte(fmt.Sprint("message ", i)), &dbuf)...)
+			var sig []byte
+			var err error
+			if pss {
+				sig, err = rsa.SignPSS(rand.Reader, priv, crypto.SHA256, d, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash})
+			} else {
+				sig, err = rsa.SignPKCS1v15(nil, priv, crypto.SHA256, d)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sig[0] != 0 {
+				continue
+			}
+			found = true
+			c.check("valid, leading zero", d, sig, true)
+			c.check("leading zero dropped", d, sig[1:], false)
+		}
+		if !found {
+			t.Fatalf("pss=%v: no signature with a leading zero octet in 5000", pss)
+		}
+	}
+}
+
+// TestRSASignatureAtLeastN checks that s + n, the same residue as a valid
+// s written in k octets, is refused as crypto/rsa refuses it (RFC 8017
+// §5.2.2 step 1: s must be below n).
+func TestRSASignatureAtLeastN(t *testing.T) {
+	priv := testRSAKey(t, 2048, 65537)
+	limit := new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), uint(priv.N.BitLen())), priv.N) // s + n < 2^bits
+	c := &rsaDiff{t: t, fast: newRSAVerifier(t, &priv.PublicKey, crypto.SHA256, false), std: stdVerifier(&priv.PublicKey, crypto.SHA256, false)}
+	var dbuf [64]byte
+	for i := range 5000 {
+		d := append([]byte(nil), jwa.Digest(crypto.SHA256, []byte(fmt.Sprint("message ", i)), &dbuf)...)
+		sig, err := rsa.SignPKCS1v15(nil, priv, crypto.SHA256, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := new(big.Int).SetBytes(sig)
+		if s.Cmp(limit) >= 0 {
+			continue
+		}
+		c.check("valid", d, sig, true)
+		c.check("s + n", d, new(big.Int).Add(s, priv.N).FillBytes(make([]byte, priv.Size())), false)
+		return
+	}
+	t.Skip("no signature below 2^bits - n in 5000 (n too close to 2^bits)")
+}
