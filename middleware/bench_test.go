@@ -2,14 +2,13 @@ package middleware
 
 import (
 	"context"
-	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/sha512"
 	"encoding/asn1"
+	"github.com/apiguard/apiguard/internal/jwa"
 	"github.com/apiguard/apiguard/internal/jwstest"
 	"github.com/apiguard/apiguard/middleware/jose"
 	"math/big"
@@ -95,25 +94,6 @@ func BenchmarkRawVerify(b *testing.B) {
 	}
 }
 
-// rsaBenchHash is the hash of an RS* or PS* algorithm.
-func rsaBenchHash(alg string) crypto.Hash {
-	return map[string]crypto.Hash{"256": crypto.SHA256, "384": crypto.SHA384, "512": crypto.SHA512}[alg[2:]]
-}
-
-// hashInto is sha256.Sum256, sha512.Sum384 or sha512.Sum512 of input into d.
-func hashInto(h crypto.Hash, input []byte, d *[64]byte) []byte {
-	switch h {
-	case crypto.SHA384:
-		s := sha512.Sum384(input)
-		return d[:copy(d[:], s[:])]
-	case crypto.SHA512:
-		s := sha512.Sum512(input)
-		return d[:copy(d[:], s[:])]
-	}
-	s := sha256.Sum256(input)
-	return d[:copy(d[:], s[:])]
-}
-
 // keyVerifier returns jose.Key.Verify of benchToken(alg)'s signature, with
 // the key the gate looks up: apiguard's verify (internal/fastverify for RS*,
 // PS* and EdDSA, crypto/ecdsa for ES*) without the gate around it.
@@ -144,17 +124,17 @@ func rawVerifier(b *testing.B, alg string) func() bool {
 	}
 	switch alg {
 	case jose.RS256, jose.RS384, jose.RS512:
-		h := rsaBenchHash(alg)
+		h := jwa.Hash(alg)
 		return func() bool {
 			var d [64]byte
-			return rsa.VerifyPKCS1v15(&k.RSA.PublicKey, h, hashInto(h, input, &d), sig) == nil
+			return rsa.VerifyPKCS1v15(&k.RSA.PublicKey, h, jwa.Digest(h, input, &d), sig) == nil
 		}
 	case jose.PS256, jose.PS384, jose.PS512:
-		h := rsaBenchHash(alg)
+		h := jwa.Hash(alg)
 		opts := &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash}
 		return func() bool {
 			var d [64]byte
-			return rsa.VerifyPSS(&k.RSA.PublicKey, h, hashInto(h, input, &d), sig, opts) == nil
+			return rsa.VerifyPSS(&k.RSA.PublicKey, h, jwa.Digest(h, input, &d), sig, opts) == nil
 		}
 	case jose.ES256:
 		// The cheapest crypto/* path: VerifyASN1 on the DER form of r || s
