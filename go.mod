@@ -3,6 +3,8 @@ module github.com/apiguard/apiguard
 go 1.26.8
 
 require (
+	filippo.io/bigmod v0.1.0
+	filippo.io/edwards25519 v1.2.0
 	github.com/go-chi/chi/v5 v5.5.0
 	github.com/lestrrat-go/jwx/v3 v3.4.0
 	github.com/prometheus/client_golang v1.25.0

@@ -2,13 +2,14 @@ package middleware
 
 import (
 	"context"
-	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/asn1"
+	"github.com/apiguard/apiguard/internal/jwa"
+	"github.com/apiguard/apiguard/internal/jwstest"
 	"github.com/apiguard/apiguard/middleware/jose"
 	"math/big"
 	"net/http"
@@ -25,45 +26,58 @@ import (
 var (
 	benchMu     sync.Mutex
 	benchTokens = map[string]string{}
+	benchSource *jose.StaticKeys
 )
 
 // benchToken returns a realistic access token for alg (about 300 bytes of
-// claims) and the key source that verifies it.
+// claims) and the key source that verifies it: one key per algorithm of
+// benchAlgs, with the algorithm as kid.
 func benchToken(b *testing.B, alg string) (token string, keys jose.KeySource) {
 	benchMu.Lock()
 	defer benchMu.Unlock()
-	if tok, ok := benchTokens[alg]; ok {
-		return tok, testKeySource(b)
-	}
 	k := fixtureKeys(b)
+	if benchSource == nil {
+		var ks []*jose.Key
+		for _, a := range benchAlgs {
+			ks = append(ks, mustKey(b, a, a, benchPrivate(k, a)))
+		}
+		var err error
+		if benchSource, err = jose.NewStaticKeys(ks...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if tok, ok := benchTokens[alg]; ok {
+		return tok, benchSource
+	}
 	now := time.Now()
 	claims := `{"iss":"https://issuer.example","sub":"user-4b9e7c2a-5d1f-4e8a-9c3b-2f6d8e1a7b4c","aud":"` + testAud +
 		`","exp":` + strconv.FormatInt(now.Add(time.Hour).Unix(), 10) +
 		`,"iat":` + strconv.FormatInt(now.Add(-time.Minute).Unix(), 10) +
 		`,"nbf":` + strconv.FormatInt(now.Add(-time.Minute).Unix(), 10) +
 		`,"jti":"8f14e45fceea167a5a36dedd4bea2543","roles":["user","admin"],"scope":"read:orders write:orders","client_id":"web-app-7"}`
-	var priv any
-	var kid string
-	switch alg {
-	case jose.RS256:
-		priv, kid = k.RSA, "rsa1"
-	case jose.ES256:
-		priv, kid = k.EC, "ec1"
-	case jose.EdDSA:
-		priv, kid = k.Ed, "ed1"
-	case jose.HS256:
-		priv, kid = k.HMAC, "hs1"
-	}
-	tok := signJSON(b, alg, priv, `{"alg":"`+alg+`","kid":"`+kid+`","typ":"at+jwt"}`, claims)
+	tok := signJSON(b, alg, benchPrivate(k, alg), `{"alg":"`+alg+`","kid":"`+alg+`","typ":"at+jwt"}`, claims)
 	benchTokens[alg] = tok
-	return tok, testKeySource(b)
+	return tok, benchSource
 }
 
-var benchAlgs = []string{jose.RS256, jose.ES256, jose.EdDSA, jose.HS256}
+// benchPrivate returns the fixture key that signs alg.
+func benchPrivate(k *jwstest.Fixture, alg string) any {
+	switch alg[:2] {
+	case "RS", "PS":
+		return k.RSA
+	case "ES":
+		return k.EC
+	case "Ed":
+		return k.Ed
+	}
+	return k.HMAC
+}
+
+var benchAlgs = []string{jose.RS256, jose.RS384, jose.RS512, jose.PS256, jose.PS384, jose.PS512, jose.ES256, jose.EdDSA, jose.HS256}
 
 // BenchmarkRawVerify is the floor: crypto/* verifying the same signing input
-// and signature as BenchmarkGate, hashing included (jose.RS256: SHA-256 then
-// rsa.VerifyPKCS1v15; jose.ES256: SHA-256 then ecdsa.VerifyASN1; jose.EdDSA:
+// and signature as BenchmarkGate, hashing included (RS*: SHA-2 then
+// rsa.VerifyPKCS1v15; PS*: SHA-2 then rsa.VerifyPSS, salt = hash length; jose.ES256: SHA-256 then ecdsa.VerifyASN1; jose.EdDSA:
 // ed25519.Verify; jose.HS256: hmac.New, Write, Sum, hmac.Equal).
 func BenchmarkRawVerify(b *testing.B) {
 	for _, alg := range benchAlgs {
@@ -80,6 +94,24 @@ func BenchmarkRawVerify(b *testing.B) {
 	}
 }
 
+// keyVerifier returns jose.Key.Verify of benchToken(alg)'s signature, with
+// the key the gate looks up: apiguard's verify (internal/fastverify for RS*,
+// PS* and EdDSA, crypto/ecdsa for ES*) without the gate around it.
+func keyVerifier(b *testing.B, alg string) func() bool {
+	tok, keys := benchToken(b, alg)
+	key, err := keys.LookupKey(b.Context(), alg, alg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	i := strings.LastIndexByte(tok, '.')
+	input := []byte(tok[:i])
+	sig, err := b64.DecodeString(tok[i+1:])
+	if err != nil {
+		b.Fatal(err)
+	}
+	return func() bool { return key.Verify(input, sig) == nil }
+}
+
 // rawVerifier returns the crypto/* check of benchToken(alg)'s signature.
 func rawVerifier(b *testing.B, alg string) func() bool {
 	k := fixtureKeys(b)
@@ -91,10 +123,18 @@ func rawVerifier(b *testing.B, alg string) func() bool {
 		b.Fatal(err)
 	}
 	switch alg {
-	case jose.RS256:
+	case jose.RS256, jose.RS384, jose.RS512:
+		h := jwa.Hash(alg)
 		return func() bool {
-			sum := sha256.Sum256(input)
-			return rsa.VerifyPKCS1v15(&k.RSA.PublicKey, crypto.SHA256, sum[:], sig) == nil
+			var d [64]byte
+			return rsa.VerifyPKCS1v15(&k.RSA.PublicKey, h, jwa.Digest(h, input, &d), sig) == nil
+		}
+	case jose.PS256, jose.PS384, jose.PS512:
+		h := jwa.Hash(alg)
+		opts := &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash}
+		return func() bool {
+			var d [64]byte
+			return rsa.VerifyPSS(&k.RSA.PublicKey, h, jwa.Digest(h, input, &d), sig, opts) == nil
 		}
 	case jose.ES256:
 		// The cheapest crypto/* path: VerifyASN1 on the DER form of r || s
@@ -155,24 +195,30 @@ func BenchmarkGate(b *testing.B) {
 	}
 }
 
-// BenchmarkGateVsRaw alternates a gate miss and the raw verify of the same
-// token, call by call, and reports the median of each and their ratio
-// (gate/raw): on a busy machine, separate benchmarks drift apart by more
-// than the gate's own cost, while alternating calls share the same noise and
-// medians drop the calls another process preempted.
+// BenchmarkGateVsRaw alternates, call by call, the raw crypto/* verify of a
+// token (the floor), apiguard's own verify of it (jose.Key.Verify:
+// internal/fastverify for RS*, PS* and EdDSA), and a gate miss on it, and
+// reports the median of each and the ratios fast/raw and gate/raw: on a busy
+// machine, separate benchmarks drift apart by more than the gate's own cost,
+// while alternating calls share the same noise and medians drop the calls
+// another process preempted.
 func BenchmarkGateVsRaw(b *testing.B) {
 	for _, alg := range benchAlgs {
 		b.Run(alg, func(b *testing.B) {
-			gateVsRaw(b, rawVerifier(b, alg), gateRequest(b, alg, false))
+			gateFastRaw(b, rawVerifier(b, alg), keyVerifier(b, alg), gateRequest(b, alg, false))
 		})
 	}
 }
 
 // gateVsRaw alternates verify and serve call by call and reports the median
 // of each and their ratio (see BenchmarkGateVsRaw).
-func gateVsRaw(b *testing.B, verify, serve func() bool) {
+func gateVsRaw(b *testing.B, verify, serve func() bool) { gateFastRaw(b, verify, nil, serve) }
+
+// gateFastRaw alternates verify, fast (when not nil) and serve call by call
+// and reports the median of each and their ratios to verify.
+func gateFastRaw(b *testing.B, verify, fast, serve func() bool) {
 	const samples = 1 << 12
-	var raw, gate [samples]time.Duration
+	var raw, key, gate [samples]time.Duration
 	n := 0
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -180,18 +226,26 @@ func gateVsRaw(b *testing.B, verify, serve func() bool) {
 		t0 := time.Now()
 		ok := verify()
 		t1 := time.Now()
+		if fast != nil {
+			ok = fast() && ok
+		}
+		t2 := time.Now()
 		ok = serve() && ok
-		raw[n%samples], gate[n%samples] = t1.Sub(t0), time.Since(t1)
+		raw[n%samples], key[n%samples], gate[n%samples] = t1.Sub(t0), t2.Sub(t1), time.Since(t2)
 		n++
 		if !ok {
 			b.Fatal("not verified")
 		}
 	}
 	n = min(n, samples)
-	r, g := median(raw[:n]), median(gate[:n])
+	r, f, g := median(raw[:n]), median(key[:n]), median(gate[:n])
 	b.ReportMetric(float64(r.Nanoseconds()), "raw-ns/op")
 	b.ReportMetric(float64(g.Nanoseconds()), "gate-ns/op")
 	b.ReportMetric(float64(g)/float64(r), "gate/raw")
+	if fast != nil {
+		b.ReportMetric(float64(f.Nanoseconds()), "fast-ns/op")
+		b.ReportMetric(float64(f)/float64(r), "fast/raw")
+	}
 }
 
 func median(d []time.Duration) time.Duration {

@@ -15,6 +15,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	_ "crypto/sha512" // RS384/512, PS384/512 through crypto.Hash.New
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -137,7 +138,7 @@ func (c *Clock) Advance(d time.Duration) {
 var b64 = base64.RawURLEncoding
 
 // SignSegments signs "hseg.pseg" (already encoded, possibly malformed) with
-// priv under alg (RS256, PS256, ES256, EdDSA or HS256) and returns the whole
+// priv under alg (RS256/384/512, PS256/384/512, ES256, EdDSA or HS256) and returns the whole
 // token.
 func SignSegments(tb testing.TB, alg string, priv any, hseg, pseg string) string {
 	tb.Helper()
@@ -150,14 +151,18 @@ func SignBytes(tb testing.TB, alg string, priv any, input []byte) []byte {
 	tb.Helper()
 	sum := sha256.Sum256(input)
 	switch alg {
-	case "RS256":
-		sig, err := rsa.SignPKCS1v15(rand.Reader, priv.(*rsa.PrivateKey), crypto.SHA256, sum[:])
-		if err != nil {
-			tb.Fatal(err)
+	case "RS256", "RS384", "RS512", "PS256", "PS384", "PS512":
+		h := map[string]crypto.Hash{"256": crypto.SHA256, "384": crypto.SHA384, "512": crypto.SHA512}[alg[2:]]
+		hh := h.New()
+		hh.Write(input)
+		digest := hh.Sum(nil)
+		var sig []byte
+		var err error
+		if alg[0] == 'P' {
+			sig, err = rsa.SignPSS(rand.Reader, priv.(*rsa.PrivateKey), h, digest, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash})
+		} else {
+			sig, err = rsa.SignPKCS1v15(rand.Reader, priv.(*rsa.PrivateKey), h, digest)
 		}
-		return sig
-	case "PS256":
-		sig, err := rsa.SignPSS(rand.Reader, priv.(*rsa.PrivateKey), crypto.SHA256, sum[:], &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash})
 		if err != nil {
 			tb.Fatal(err)
 		}

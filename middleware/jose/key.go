@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/apiguard/apiguard/internal/fastverify"
 	"github.com/apiguard/apiguard/internal/jwa"
 	"github.com/lestrrat-go/jwx/v3/jwk"
 )
@@ -66,6 +67,13 @@ type Key struct {
 	secret []byte           // HMAC only
 	hash   crypto.Hash
 	esSize int // ES*: bytes of r and of s
+	// RS*/PS*: the verifier with the modulus built once; EdDSA/Ed25519: the
+	// one with the point decoded once and its table of multiples. Nil where
+	// fastverify does not take the key, which crypto/* then verifies (and
+	// refuses) as before. ES* keys always use crypto/ecdsa (see fastverify's
+	// package doc for why).
+	rsaFast *fastverify.RSA
+	edFast  *fastverify.Ed25519
 }
 
 // NewKey binds a public key (or an HMAC secret as []byte) to alg under kid.
@@ -95,6 +103,11 @@ func NewKey(kid, alg string, key any) (*Key, error) {
 		}
 		k.public = pub
 		k.hash = jwa.Hash(alg)
+		newFast := fastverify.NewPKCS1v15
+		if alg[0] == 'P' {
+			newFast = fastverify.NewPSS
+		}
+		k.rsaFast, _ = newFast(pub, k.hash) // an error leaves crypto/rsa to decide
 	case ES256, ES384, ES512:
 		pub, ok := key.(*ecdsa.PublicKey)
 		if !ok {
@@ -116,6 +129,7 @@ func NewKey(kid, alg string, key any) (*Key, error) {
 			return nil, fmt.Errorf("apiguard: key %q: Ed25519 key of %d bytes", kid, len(pub))
 		}
 		k.public = pub
+		k.edFast, _ = fastverify.NewEd25519(pub) // an error leaves crypto/ed25519 to refuse
 	case HS256, HS384, HS512:
 		secret, ok := key.([]byte)
 		if !ok {
@@ -158,12 +172,20 @@ func (k *Key) Public() crypto.PublicKey { return k.public }
 // compact JWS) with the key's algorithm. It returns ErrInvalidSignature or nil.
 // It hashes on the stack and checks ES* signatures through the constant-time
 // ecdsa.VerifyASN1 (the fixed-width r||s of RFC 7518 §3.4 re-encoded as DER),
-// so the gate adds little to the bare signature check.
+// so the gate adds little to the bare signature check. RS*, PS* and EdDSA
+// signatures go through internal/fastverify, which keeps per key what
+// crypto/rsa and crypto/ed25519 recompute on every call and accepts exactly
+// what they accept; with the FIPS 140 mode on (GODEBUG=fips140=on) it hands
+// every check to them.
 func (k *Key) Verify(signingInput, sig []byte) error {
 	var ok bool
 	switch k.alg {
 	case EdDSA, Ed25519:
-		ok = ed25519.Verify(k.public.(ed25519.PublicKey), signingInput, sig)
+		if k.edFast != nil {
+			ok = k.edFast.Verify(signingInput, sig)
+		} else {
+			ok = ed25519.Verify(k.public.(ed25519.PublicKey), signingInput, sig)
+		}
 	case HS256, HS384, HS512:
 		mac := hmac.New(k.hash.New, k.secret)
 		mac.Write(signingInput)
@@ -187,10 +209,23 @@ func (k *Key) Verify(signingInput, sig []byte) error {
 
 func (k *Key) verifyPKCS1v15(input, sig []byte) bool {
 	var dbuf [64]byte
+	if k.rsaFast != nil {
+		return k.rsaFast.Verify(jwa.Digest(k.hash, input, &dbuf), sig)
+	}
 	return rsa.VerifyPKCS1v15(k.public.(*rsa.PublicKey), k.hash, jwa.Digest(k.hash, input, &dbuf), sig) == nil
 }
 
 func (k *Key) verifyPSS(input, sig []byte) bool {
+	if k.rsaFast != nil {
+		var dbuf [64]byte
+		return k.rsaFast.Verify(jwa.Digest(k.hash, input, &dbuf), sig)
+	}
+	return k.verifyPSSStd(input, sig)
+}
+
+// verifyPSSStd is rsa.VerifyPSS, in a function of its own since its digest
+// escapes.
+func (k *Key) verifyPSSStd(input, sig []byte) bool {
 	var dbuf [64]byte
 	opts := rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: k.hash}
 	return rsa.VerifyPSS(k.public.(*rsa.PublicKey), k.hash, jwa.Digest(k.hash, input, &dbuf), sig, &opts) == nil

@@ -3,6 +3,7 @@ package jose
 import (
 	"context"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
@@ -222,4 +223,68 @@ func referenceVerify(k *Key, input, sig []byte) error {
 		return nil
 	}
 	return ErrInvalidSignature
+}
+
+// TestKeyVerifyFastPath checks that RS*, PS* and EdDSA keys verify through
+// internal/fastverify (ES* through crypto/ecdsa), and that Key.Verify
+// answers as crypto/rsa and crypto/ed25519 do on valid, tampered, cut and
+// lengthened signatures. fastverify's own tests hold it to crypto/* on
+// every bit flip, crafted encodings and Wycheproof, and in FIPS 140 mode.
+func TestKeyVerifyFastPath(t *testing.T) {
+	k := fixtureKeys(t)
+	input := []byte("eyJhbGciOiJQUzI1NiJ9.eyJzdWIiOiJ4In0")
+	for _, alg := range []string{RS256, RS384, RS512, PS256, PS384, PS512, EdDSA, Ed25519, ES256} {
+		t.Run(alg, func(t *testing.T) {
+			var key *Key
+			var priv any
+			var std func(sig []byte) bool
+			switch alg[0] {
+			case 'R', 'P':
+				key, priv = mustKey(t, "k", alg, &k.RSA.PublicKey), k.RSA
+				pss := alg[0] == 'P'
+				std = func(sig []byte) bool {
+					var d [64]byte
+					digest := jwa.Digest(key.hash, input, &d)
+					if pss {
+						return rsa.VerifyPSS(&k.RSA.PublicKey, key.hash, digest, sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash}) == nil
+					}
+					return rsa.VerifyPKCS1v15(&k.RSA.PublicKey, key.hash, digest, sig) == nil
+				}
+				if key.rsaFast == nil || key.edFast != nil {
+					t.Fatal("RSA key without its fastverify verifier")
+				}
+			case 'E':
+				if alg == ES256 {
+					key := mustKey(t, "k", alg, &k.EC.PublicKey)
+					if key.rsaFast != nil || key.edFast != nil {
+						t.Fatal("ES256 key with a fastverify verifier")
+					}
+					return
+				}
+				pub := k.Ed.Public().(ed25519.PublicKey)
+				key, priv = mustKey(t, "k", alg, pub), k.Ed
+				std = func(sig []byte) bool { return ed25519.Verify(pub, input, sig) }
+				if key.edFast == nil || key.rsaFast != nil {
+					t.Fatal("Ed25519 key without its fastverify verifier")
+				}
+			}
+			signAlg := alg
+			if alg == Ed25519 {
+				signAlg = EdDSA // the same signature; jwstest names it EdDSA
+			}
+			sig := signBytes(t, signAlg, priv, input)
+			sigs := [][]byte{sig, sig[1:], sig[:len(sig)-1], append(append([]byte(nil), sig...), 0), nil}
+			for i := 0; i < 8*len(sig); i += 61 {
+				bad := append([]byte(nil), sig...)
+				bad[i/8] ^= 1 << (i % 8)
+				sigs = append(sigs, bad)
+			}
+			for i, s := range sigs {
+				got, want := key.Verify(input, s) == nil, std(s)
+				if got != want || (i == 0) != got {
+					t.Errorf("signature %d: Key.Verify %v, crypto/* %v", i, got, want)
+				}
+			}
+		})
+	}
 }

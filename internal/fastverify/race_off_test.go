@@ -1,0 +1,5 @@
+//go:build !race
+
+package fastverify
+
+const raceEnabled = false
