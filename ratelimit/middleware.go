@@ -178,8 +178,8 @@ type policy struct {
 	ip     bool
 	burst  int
 	rl     *rlFormat // formats its RateLimit value
-	shadow string   // the audit detail of a shadow refusal
-	quota  []byte   // the quota-exceeded problem naming it alone
+	shadow string    // the audit detail of a shadow refusal
+	quota  []byte    // the quota-exceeded problem naming it alone
 }
 
 // rlFormat formats one policy's RateLimit value. Its cache holds recently
