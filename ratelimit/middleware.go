@@ -439,7 +439,7 @@ type verdict struct {
 	never    bool // the cost exceeds a burst: refused without asking the store
 	k        int  // claims decided
 	pidx     [MaxClaims]uint8
-	keys     [MaxClaims][32]byte
+	claims   [MaxClaims]Claim
 	out      [MaxClaims]Decision
 }
 
@@ -450,7 +450,7 @@ func (l *Limiter) check(r *http.Request, v *verdict) error {
 	if l.cfg.Cost != nil {
 		cost = max(l.cfg.Cost(r), 1)
 	}
-	var claims [MaxClaims]Claim
+	claims := &v.claims
 	k := 0
 	for i := range l.pols {
 		p := &l.pols[i]
@@ -476,9 +476,6 @@ func (l *Limiter) check(r *http.Request, v *verdict) error {
 		k++
 	}
 	v.k = k
-	for i := range k {
-		v.keys[i] = claims[i].Key
-	}
 	if v.never {
 		// No budget could ever hold it: refused, nothing asked or taken.
 		for i := range k {
@@ -677,7 +674,7 @@ func (l *Limiter) Handler(next http.Handler) http.Handler {
 		p := &l.pols[v.idx]
 		if !v.never {
 			if l.cfg.PartitionKey {
-				h[hdrRateLimit] = p.rl.withPK(v.d.Remaining, v.d.ResetAfter, &v.keys[l.claimOf(&v)])
+				h[hdrRateLimit] = p.rl.withPK(v.d.Remaining, v.d.ResetAfter, &v.claims[l.claimOf(&v)].Key)
 			} else {
 				h[hdrRateLimit] = p.rl.value(v.d.Remaining, v.d.ResetAfter)
 			}
