@@ -47,6 +47,12 @@ type BatchStore interface {
 // other packages: the claim count, out's length, n, each limit, and
 // distinct keys.
 func CheckBatch(claims []Claim, n int, out []Decision) error {
+	return checkBatch(claims, n, out, nil)
+}
+
+// checkBatch is CheckBatch, also storing each claim's GCRA parameters in
+// params when it is not nil.
+func checkBatch(claims []Claim, n int, out []Decision, params *[MaxClaims][2]int64) error {
 	if len(claims) == 0 || len(claims) > MaxClaims {
 		return errors.New("ratelimit: AllowBatch: " + strconv.Itoa(len(claims)) + " claims, want 1 to " + strconv.Itoa(MaxClaims))
 	}
@@ -57,8 +63,12 @@ func CheckBatch(claims []Claim, n int, out []Decision) error {
 		return errCount
 	}
 	for i := range claims {
-		if _, _, err := claims[i].Limit.params("Claim.Limit"); err != nil {
+		T, tau, err := claims[i].Limit.params("Claim.Limit")
+		if err != nil {
 			return err
+		}
+		if params != nil {
+			params[i] = [2]int64{T, tau}
 		}
 		for j := range i {
 			if claims[j].Key == claims[i].Key {
@@ -82,7 +92,8 @@ func before(d *Decision, n int) {
 // every claim is decided, and the TATs are written only when all admit n.
 // It allocates nothing unless a shard's table doubles.
 func (s *MemoryStore) AllowBatch(_ context.Context, _ [32]byte, claims []Claim, now time.Time, n int, out []Decision) (bool, error) {
-	if err := CheckBatch(claims, n, out); err != nil {
+	var p [MaxClaims][2]int64
+	if err := checkBatch(claims, n, out, &p); err != nil {
 		return false, err
 	}
 	var (
@@ -113,7 +124,7 @@ func (s *MemoryStore) AllowBatch(_ context.Context, _ [32]byte, claims []Claim, 
 	all := true
 	for i := range claims {
 		c := &claims[i]
-		T, tau, _ := c.Limit.params("") // validated by CheckBatch
+		T, tau := p[i][0], p[i][1]
 		sh := &s.shards[hs[i]&sm]
 		var tat int64
 		if j, tracked := sh.find(&c.Key, hs[i]); tracked {

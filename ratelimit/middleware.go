@@ -443,8 +443,11 @@ type verdict struct {
 	out      [MaxClaims]Decision
 }
 
-// check decides r into v.
+var verdictPool = sync.Pool{New: func() any { return new(verdict) }}
+
+// check decides r into v, writing every field it later reads.
 func (l *Limiter) check(r *http.Request, v *verdict) error {
+	v.d, v.idx, v.admitted, v.never = Decision{}, 0, false, false
 	key, ipKey, byIP := l.keys(r)
 	cost := 1
 	if l.cfg.Cost != nil {
@@ -645,8 +648,11 @@ func xorKey(key, mask *[32]byte) {
 // enforced and no rate-limit field is sent (see Config.Shadow).
 func (l *Limiter) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var v verdict
-		err := l.check(r, &v)
+		// A pooled verdict: its 2 KB of arrays are not zeroed per request
+		// (check writes every entry it reads).
+		v := verdictPool.Get().(*verdict)
+		defer verdictPool.Put(v)
+		err := l.check(r, v)
 		if l.cfg.Shadow {
 			if !v.admitted && err == nil {
 				l.cfg.Audit.Record(r, auditlog.Event{Name: auditlog.RateLimited, Reason: shadowReason, Detail: l.pols[v.idx].shadow})
@@ -674,7 +680,7 @@ func (l *Limiter) Handler(next http.Handler) http.Handler {
 		p := &l.pols[v.idx]
 		if !v.never {
 			if l.cfg.PartitionKey {
-				h[hdrRateLimit] = p.rl.withPK(v.d.Remaining, v.d.ResetAfter, &v.claims[l.claimOf(&v)].Key)
+				h[hdrRateLimit] = p.rl.withPK(v.d.Remaining, v.d.ResetAfter, &v.claims[l.claimOf(v)].Key)
 			} else {
 				h[hdrRateLimit] = p.rl.value(v.d.Remaining, v.d.ResetAfter)
 			}
@@ -691,7 +697,7 @@ func (l *Limiter) Handler(next http.Handler) http.Handler {
 			return
 		}
 		if problem.Prefers(r) {
-			problem.WriteBody(w, http.StatusTooManyRequests, l.quotaProblem(&v))
+			problem.WriteBody(w, http.StatusTooManyRequests, l.quotaProblem(v))
 			return
 		}
 		h[hdrContentType] = jsonType
