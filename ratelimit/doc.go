@@ -31,11 +31,11 @@
 // (Config.Now, default time.Now); the MemoryStore is sharded, bounded
 // (MaxKeys, expired keys reclaimed first) and allocation-free, and its
 // invariants are listed on its type; the Redis store runs one Lua script per
-// decision on Redis's clock.
+// decision (all of a request's budgets together) on Redis's clock.
 //
 // The middleware (New, Handler) answers 429 with Retry-After, and sets the
 // RateLimit-Policy and RateLimit fields of the IETF httpapi draft
-// (draft-ietf-httpapi-ratelimit-headers-10/11) on every response it limits:
+// (draft-ietf-httpapi-ratelimit-headers-10 to 12) on every response it limits:
 //
 //	RateLimit-Policy: "default";q=100;w=60, "default-ip";q=1000;w=60
 //	RateLimit: "default";r=0;t=12
@@ -48,11 +48,40 @@
 // changes its agent at every request would be a new client every time: each
 // IP group also has a ceiling (Config.IPLimit, by default DefaultIPMultiple =
 // 10 times the client budget over the same period; a negative
-// Config.IPMultiple turns it off), decided in the same path through the same
-// Store under a keyed hash of the group. It is the second RateLimit-Policy
-// item, Name+"-ip", and RateLimit names whichever of the two is tighter. When the store fails, the
-// limiter fails open (default) or closed (503), and records each switch once
-// in the audit log.
+// Config.IPMultiple turns it off), decided together with the client's budget
+// under a keyed hash of the group. It is the second RateLimit-Policy item,
+// Name+"-ip", and RateLimit names whichever of the two is tighter. When the
+// store fails, the limiter fails open (default) or closed (503), and records
+// each switch once in the audit log.
+//
+// # Policies, cost, shadow mode
+//
+// Config.Policies gives a limiter several budgets, such as a burst and a
+// daily quota (Config.Limit is the shorthand for one, named Name); each has
+// its IP ceiling, named <policy>-ip:
+//
+//	RateLimit-Policy: "burst";q=20;w=1, "daily";q=1000;w=86400, "burst-ip";q=200;w=1, "daily-ip";q=10000;w=86400
+//	RateLimit: "daily";r=3;t=80000
+//
+// A request is admitted only when every budget admits it, and then counts
+// against all of them; a refused one counts against none. Stores decide all
+// of a request's budgets in one call (BatchStore.AllowBatch): the memory
+// store under the locks of all their shards at once, the Redis store in one
+// script, one round trip. RateLimit names the tightest budget (the fewest
+// requests remaining, or as many for longer), or, on a refusal, the
+// violated one that frees last, whose RetryAfter is the Retry-After.
+//
+// Config.Cost weighs a request (an expensive search may cost 10): the cost
+// is taken from every budget, and a request whose cost does not fit is
+// refused and consumes nothing. Config.Shadow computes, records and counts
+// decisions without enforcing them, and sends no rate-limit field.
+// Config.PartitionKey adds the draft's pk parameter, a keyed hash of the
+// client (or its IP group), never its address.
+//
+// Refusals answer with JSON by default, and with RFC 9457 problem details of
+// the draft's types (quota-exceeded naming the violated-policies for a 429,
+// temporary-reduced-capacity for a fail-closed 503) to a client whose Accept
+// prefers application/problem+json.
 //
 // # Brute-force guard
 //

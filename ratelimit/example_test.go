@@ -3,10 +3,12 @@ package ratelimit_test
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"time"
 
+	"github.com/apiguard/apiguard/auditlog"
 	"github.com/apiguard/apiguard/middleware"
 	"github.com/apiguard/apiguard/ratelimit"
 )
@@ -156,4 +158,100 @@ func ExampleConfig_keyFunc() {
 	// alice 192.0.2.1:1 200
 	// alice 198.51.100.7:1 429
 	// bob 198.51.100.7:1 200
+}
+
+// Two policies on one limiter: a burst of 2 a second and 3 a day. Every
+// response names the tightest; a client that prefers problem details gets
+// the draft's quota-exceeded type naming the violated policy. The request
+// the burst refused spent nothing of the day: a second later the third of
+// the day passes.
+func ExampleConfig_policies() {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	now := t0
+	lim := ratelimit.MustNew(ratelimit.Config{
+		Policies: []ratelimit.Policy{
+			{Name: "burst", Limit: ratelimit.PerSecond(2)},
+			{Name: "daily", Limit: ratelimit.PerDay(3)},
+		},
+		IPMultiple: -1, // no IP ceiling, to keep the output short
+		Now:        func() time.Time { return now },
+	})
+	h := lim.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	for _, at := range []time.Duration{0, 0, 0, time.Second, time.Second} {
+		now = t0.Add(at)
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Accept", "application/problem+json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		fmt.Println(rec.Code, rec.Header().Get("RateLimit"))
+		if rec.Code != http.StatusOK {
+			fmt.Print(rec.Body.String())
+		}
+	}
+	// Output:
+	// 200 "burst";r=1;t=1
+	// 200 "burst";r=0;t=1
+	// 429 "burst";r=0;t=1
+	// {"type":"https://iana.org/assignments/http-problem-types#quota-exceeded","title":"Too many requests","status":429,"violated-policies":["burst"]}
+	// 200 "daily";r=0;t=86399
+	// 429 "daily";r=0;t=86399
+	// {"type":"https://iana.org/assignments/http-problem-types#quota-exceeded","title":"Too many requests","status":429,"violated-policies":["daily"]}
+}
+
+// A search costs 10 of a budget of 25 a minute; other requests cost 1. A
+// search that no longer fits is refused and consumes nothing, so cheaper
+// requests still pass.
+func ExampleConfig_cost() {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	lim := ratelimit.MustNew(ratelimit.Config{
+		Limit:      ratelimit.PerMinute(25),
+		IPMultiple: -1,
+		Cost: func(r *http.Request) int {
+			if r.URL.Path == "/search" {
+				return 10
+			}
+			return 1
+		},
+		Now: func() time.Time { return now },
+	})
+	h := lim.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	for _, path := range []string{"/search", "/search", "/search", "/item", "/item"} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		fmt.Println(path, rec.Code, rec.Header().Get("RateLimit"))
+	}
+	// Output:
+	// /search 200 "default";r=15;t=24
+	// /search 200 "default";r=5;t=48
+	// /search 429 "default";r=5;t=48
+	// /item 200 "default";r=4;t=51
+	// /item 200 "default";r=3;t=53
+}
+
+// In shadow mode the limiter only records what it would have refused (an
+// audit event with reason ratelimit_shadow, counted by the Logger's
+// Counter), and sends no rate-limit field: a limit rolled out this way
+// changes nothing for clients until Shadow is turned off.
+func ExampleConfig_shadow() {
+	var refusals int
+	audit := auditlog.New(io.Discard, auditlog.Options{Counter: auditlog.CounterFunc(func(event, reason string) {
+		if reason == "ratelimit_shadow" {
+			refusals++
+		}
+	})})
+	lim := ratelimit.MustNew(ratelimit.Config{Limit: ratelimit.PerHour(2), Shadow: true, Audit: audit})
+	h := lim.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	for range 5 {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+		fmt.Println(rec.Code, "RateLimit sent:", rec.Header().Get("RateLimit") != "")
+	}
+	fmt.Println("would have refused", refusals)
+	// Output:
+	// 200 RateLimit sent: false
+	// 200 RateLimit sent: false
+	// 200 RateLimit sent: false
+	// 200 RateLimit sent: false
+	// 200 RateLimit sent: false
+	// would have refused 3
 }

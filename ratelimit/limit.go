@@ -27,6 +27,9 @@ func PerMinute(n int) Limit { return Limit{Rate: n, Period: time.Minute} }
 // PerHour returns a limit of n requests per hour.
 func PerHour(n int) Limit { return Limit{Rate: n, Period: time.Hour} }
 
+// PerDay returns a limit of n requests per 24 hours.
+func PerDay(n int) Limit { return Limit{Rate: n, Period: 24 * time.Hour} }
+
 // ParseLimit parses "rate/period", where period is a Go duration or a unit
 // alone meaning one of it: "100/1m", "5/15m", "10/s", "1000/h".
 func ParseLimit(s string) (Limit, error) {
@@ -123,6 +126,9 @@ func (l Limit) Tolerance() time.Duration { return time.Duration(l.burst()) * l.I
 type Decision struct {
 	Allowed bool
 	Limit   Limit
+	// Policy names the deciding policy of a Limiter's decision (Check,
+	// ErrorWriter); stores leave it empty.
+	Policy string
 	// Remaining is how many more requests would be allowed right now.
 	Remaining int
 	// ResetAfter is the time until the full burst is available again.

@@ -252,14 +252,7 @@ func (s *MemoryStore) Allow(_ context.Context, key [32]byte, l Limit, now time.T
 	case tracked:
 		sh.slots[i].tat = next
 	default:
-		if sh.n >= s.perShard {
-			sh.makeRoom(h, ns)
-		} else if 2*(sh.n+1) > len(sh.slots) {
-			sh.grow()
-		}
-		i, _ = sh.find(&key, h)
-		sh.slots[i] = tatEntry{key: key, tat: next}
-		sh.n++
+		sh.put(&key, h, next, ns, s.perShard)
 	}
 	sh.mu.Unlock()
 	return d, nil

@@ -305,6 +305,12 @@ func BenchmarkMiddleware(b *testing.B) {
 	b.Run("identity+limiter", func(b *testing.B) { bench(b, id.Handler(l.Handler(okHandler))) })
 	b.Run("limiter", func(b *testing.B) { bench(b, l.Handler(okHandler)) })
 	b.Run("limiter-no-ip-ceiling", func(b *testing.B) { bench(b, noIP.Handler(okHandler)) })
+	// Several policies on the memory store: 3 policies and 3 IP ceilings,
+	// six budgets decided together.
+	three := newLimiter(b, Config{Identifier: id, Policies: []Policy{{Name: "burst", Limit: lim}, {Name: "hourly", Limit: Limit{Rate: 1_000_000, Period: time.Hour, Burst: 1 << 30}}, {Name: "daily", Limit: Limit{Rate: 1_000_000, Period: 24 * time.Hour, Burst: 1 << 30}}}})
+	b.Run("limiter-3-policies", func(b *testing.B) { bench(b, three.Handler(okHandler)) })
+	costly := newLimiter(b, Config{Identifier: id, Limit: lim, Cost: func(*http.Request) int { return 10 }})
+	b.Run("limiter-cost", func(b *testing.B) { bench(b, costly.Handler(okHandler)) })
 	b.Run("identify", func(b *testing.B) {
 		cpuLoop(b, func(i int) { _ = id.Identify(reqs[i&255]) })
 	})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log"
 	"net/http"
+	"time"
 
 	"github.com/apiguard/apiguard/ratelimit"
 	"github.com/apiguard/apiguard/ratelimit/redisstore"
@@ -30,7 +31,11 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	lim := ratelimit.MustNew(ratelimit.Config{Store: limits, Limit: ratelimit.PerMinute(100), Identifier: id})
+	// A burst and a daily quota, decided together in one round trip.
+	lim := ratelimit.MustNew(ratelimit.Config{Store: limits, Identifier: id, Policies: []ratelimit.Policy{
+		{Name: "burst", Limit: ratelimit.PerSecond(20)},
+		{Name: "daily", Limit: ratelimit.PerDay(1000)},
+	}})
 	guard := ratelimit.MustNewGuard(ratelimit.GuardConfig{Store: lockouts, Identifier: id})
 	api := http.NewServeMux()
 	log.Fatal(http.ListenAndServe(":8080", id.Handler(lim.Handler(guard.Handler(api)))))
@@ -42,11 +47,15 @@ func ExampleNewLimiterStore() {
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
 	defer rdb.Close()
 	if _, err := redisstore.NewLimiterStore(rdb, redisstore.Options{Prefix: "shop"}); err == nil {
-		fmt.Println(`keys read "{shop:rl:<hex>}"`)
+		fmt.Println(`keys read "{shop:rlb:<hex group>}:<hex key>"`)
 	}
-	_, err := redisstore.NewGuardStore(rdb, redisstore.Options{Prefix: "shop{1}"})
+	// The memory of clients over their limit is bounded and configurable.
+	_, err := redisstore.NewLimiterStore(rdb, redisstore.Options{OverLimit: redisstore.OverLimitOptions{MaxAge: time.Hour}})
+	fmt.Println(err)
+	_, err = redisstore.NewGuardStore(rdb, redisstore.Options{Prefix: "shop{1}"})
 	fmt.Println(err)
 	// Output:
-	// keys read "{shop:rl:<hex>}"
+	// keys read "{shop:rlb:<hex group>}:<hex key>"
+	// redisstore: Options.OverLimit.MaxAge 1h0m0s must be 0 (default) to 1m0s
 	// redisstore: Options.Prefix "shop{1}" must not contain braces (they make the hash tag)
 }

@@ -35,9 +35,11 @@ end
 return {1, new - now, 0}
 `
 
-// LimiterStore is a ratelimit.Store in Redis, shared by every instance using
-// the same Redis and prefix: one string per key holding its TAT, expiring
-// with it. Safe for concurrent use.
+// LimiterStore is a ratelimit.Store and ratelimit.BatchStore in Redis,
+// shared by every instance using the same Redis and prefix: one string per
+// key holding its TAT, expiring with it. A Limiter decides all of a
+// request's policies and IP ceilings with AllowBatch, in one round trip.
+// Safe for concurrent use.
 //
 // Time comes from Redis (TIME), not from the now passed to Allow: instances
 // with skewed clocks still share one consistent budget. Tests that need an
@@ -47,7 +49,9 @@ type LimiterStore struct {
 	c      redis.UniversalClient
 	prefix string
 	script *redis.Script
+	batch  *redis.Script
 	br     *breaker.Breaker
+	over   *overLimit // nil when Options.OverLimit.Disabled
 }
 
 // NewLimiterStore returns a limiter store using client c.
@@ -60,7 +64,11 @@ func NewLimiterStore(c redis.UniversalClient, o Options) (*LimiterStore, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &LimiterStore{c: c, prefix: p, script: redis.NewScript(gcraScript), br: br}, nil
+	over, err := newOverLimit(o.OverLimit)
+	if err != nil {
+		return nil, err
+	}
+	return &LimiterStore{c: c, prefix: p, script: redis.NewScript(gcraScript), batch: redis.NewScript(batchScript), br: br, over: over}, nil
 }
 
 // Allow implements ratelimit.Store with one EVALSHA (EVAL when the script is

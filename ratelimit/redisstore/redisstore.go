@@ -17,13 +17,19 @@ const DefaultPrefix = "apiguard"
 // Options configures a store. The zero value is usable.
 type Options struct {
 	// Prefix starts every key; default DefaultPrefix. Keys read
-	// "{<prefix>:rl:<hex key>}" (limiter) and "{<prefix>:bf:<hex key>}"
-	// (guard): the whole key is the hash tag, so one decision touches one
-	// slot and Redis Cluster works.
+	// "{<prefix>:rl:<hex key>}" (limiter, Allow),
+	// "{<prefix>:rlb:<hex group>}:<hex key>" (limiter, AllowBatch: a
+	// request's keys share its group's hash tag) and
+	// "{<prefix>:bf:<hex key>}" (guard): one decision touches one slot and
+	// Redis Cluster works.
 	Prefix string
 	// Breaker configures the store's circuit breaker (the zero value: on,
 	// with its defaults). See BreakerOptions.
 	Breaker BreakerOptions
+	// OverLimit configures the limiter store's local memory of clients
+	// known to be over their limit (the zero value: on, with its
+	// defaults). See OverLimitOptions. The guard store ignores it.
+	OverLimit OverLimitOptions
 }
 
 // BreakerOptions configures the circuit breaker every store has, so that
