@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/apiguard/apiguard/internal/problem"
 	"github.com/apiguard/apiguard/internal/strictjson"
 )
 
@@ -251,8 +252,11 @@ type ErrorWriter func(w http.ResponseWriter, r *http.Request, e *Error)
 // and always Cache-Control: no-store, Content-Type: application/json and a
 // body {"error":"...","error_description":"..."}. Where Code is empty the
 // body's error is "unauthorized" (401), "forbidden" (403) or
-// "temporarily_unavailable" (503).
-func WriteError(w http.ResponseWriter, _ *http.Request, e *Error) {
+// "temporarily_unavailable" (503). A 503 to a client whose Accept prefers
+// application/problem+json is an RFC 9457 problem of type
+// temporary-reduced-capacity (the IETF RateLimit draft's) instead, with the
+// description as its detail; r may be nil, which means the JSON body.
+func WriteError(w http.ResponseWriter, r *http.Request, e *Error) {
 	h := w.Header()
 	if e.Status == http.StatusUnauthorized || e.Status == http.StatusBadRequest || e.Code == CodeInsufficientScope {
 		h["Www-Authenticate"] = challenges(e)
@@ -268,8 +272,20 @@ func WriteError(w http.ResponseWriter, _ *http.Request, e *Error) {
 		h["Retry-After"] = []string{strconv.FormatInt(int64((ra+time.Second-1)/time.Second), 10)}
 	}
 	h["Cache-Control"] = []string{"no-store"}
-	h["Content-Type"] = []string{"application/json"}
 	h["X-Content-Type-Options"] = []string{"nosniff"}
+	if e.Status == http.StatusServiceUnavailable && r != nil && problem.Prefers(r) {
+		// RFC 9457 for a client that asks for it: the server cannot decide
+		// (keys, revocations or the replay cache unreachable), the type the
+		// RateLimit draft registers for reduced capacity.
+		problem.Write(w, problem.Details{
+			Type:   problem.TypeTemporaryReducedCapacity,
+			Title:  "Temporarily unable to verify credentials",
+			Status: http.StatusServiceUnavailable,
+			Detail: e.Description,
+		})
+		return
+	}
+	h["Content-Type"] = []string{"application/json"}
 	code := e.Code
 	if code == "" {
 		switch e.Status {
