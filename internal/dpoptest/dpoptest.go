@@ -195,10 +195,12 @@ func signature(key crypto.Signer, alg string, input []byte) []byte {
 func JWK(pub crypto.PublicKey) string {
 	switch k := pub.(type) {
 	case *ecdsa.PublicKey:
-		size := (k.Curve.Params().BitSize + 7) / 8
-		x, y := make([]byte, size), make([]byte, size)
-		k.X.FillBytes(x)
-		k.Y.FillBytes(y)
+		point, err := k.Bytes() // 0x04 || x || y, each the curve's size
+		if err != nil {
+			panic(err)
+		}
+		size := (len(point) - 1) / 2
+		x, y := point[1:1+size], point[1+size:]
 		return `{"kty":"EC","crv":"` + k.Curve.Params().Name + `","x":"` + b64.EncodeToString(x) + `","y":"` + b64.EncodeToString(y) + `"}`
 	case *rsa.PublicKey:
 		return `{"kty":"RSA","n":"` + b64.EncodeToString(k.N.Bytes()) + `","e":"` + b64.EncodeToString(big.NewInt(int64(k.E)).Bytes()) + `"}`

@@ -19,23 +19,17 @@ type ProofClaims struct {
 // "nonce" must be strings and "iat" a number; any other member is validated
 // and skipped.
 func ParseProofClaims(s string, c *ProofClaims) error {
-	d, err := begin(s)
-	if err != nil {
+	*c = ProofClaims{}
+	var m members
+	if err := m.begin(s); err != nil {
 		return err
 	}
-	*c = ProofClaims{}
-	var names nameSet // names other than the registered ones below
-	var seen uint16   // registered names seen, one bit each
-	for more := d.firstMember(); more; {
-		name, err := d.name()
-		if err != nil {
+	d := &m.d
+	for {
+		name, bit, ok, err := m.next(proofBit)
+		if !ok {
 			return err
 		}
-		bit := proofBit(name)
-		if bit == 0 && !names.add(name) || seen&bit != 0 {
-			return ErrDuplicate
-		}
-		seen |= bit
 		switch bit {
 		case 1 << 0:
 			c.Htm, err = d.stringMember(name)
@@ -57,11 +51,47 @@ func ParseProofClaims(s string, c *ProofClaims) error {
 		if err != nil {
 			return err
 		}
-		if more, err = d.nextMember(); err != nil {
-			return err
-		}
 	}
-	return d.end()
+}
+
+// members walks the top-level members of an object for a decoder of its
+// own, one member per next: the loop of ParseHeader and ParseClaims, for
+// decoders that need not be among the fastest. It allocates nothing.
+type members struct {
+	d     decoder
+	names nameSet // names other than the registered ones
+	seen  uint16  // registered names seen, one bit each
+	began bool
+}
+
+func (m *members) begin(s string) (err error) {
+	m.d, err = begin(s)
+	return err
+}
+
+// next reads the next member's name, refusing a duplicate (bit gives each
+// registered name its own bit, 0 for any other name), and leaves the decoder
+// at its value, which the caller must read. ok false ends the walk, with err
+// nil at the end of a valid object.
+func (m *members) next(bit func(string) uint16) (name string, b uint16, ok bool, err error) {
+	more := true
+	if !m.began {
+		m.began, more = true, m.d.firstMember()
+	} else if more, err = m.d.nextMember(); err != nil {
+		return "", 0, false, err
+	}
+	if !more {
+		return "", 0, false, m.d.end()
+	}
+	if name, err = m.d.name(); err != nil {
+		return "", 0, false, err
+	}
+	b = bit(name)
+	if b == 0 && !m.names.add(name) || m.seen&b != 0 {
+		return "", 0, false, ErrDuplicate
+	}
+	m.seen |= b
+	return name, b, true, nil
 }
 
 func proofBit(name string) uint16 {
@@ -102,19 +132,16 @@ type JWK struct {
 // have their types (a private member may have any), any other member is
 // validated and skipped, and s is held to the package's strict rules.
 func ParseJWK(s string, k *JWK) error {
-	d, err := begin(s)
-	if err != nil {
+	*k = JWK{KeyOps: k.KeyOps[:0]}
+	var m members
+	if err := m.begin(s); err != nil {
 		return err
 	}
-	*k = JWK{KeyOps: k.KeyOps[:0]}
-	var names nameSet // every name: a JWK has few members
-	for more := d.firstMember(); more; {
-		name, err := d.name()
-		if err != nil {
+	d := &m.d
+	for {
+		name, _, ok, err := m.next(noBit)
+		if !ok {
 			return err
-		}
-		if !names.add(name) {
-			return ErrDuplicate
 		}
 		switch name {
 		case "kty":
@@ -149,9 +176,8 @@ func ParseJWK(s string, k *JWK) error {
 		if err != nil {
 			return err
 		}
-		if more, err = d.nextMember(); err != nil {
-			return err
-		}
 	}
-	return d.end()
 }
+
+// noBit registers no name: every member's name goes to the nameSet.
+func noBit(string) uint16 { return 0 }

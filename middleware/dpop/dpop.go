@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -110,10 +111,10 @@ func New(cfg Config) (*Verifier, error) {
 		v.algs = append([]string(nil), asymmetric...)
 	}
 	for _, a := range cfg.Algorithms {
-		if !contains(asymmetric, a) {
+		if !slices.Contains(asymmetric, a) {
 			return nil, fmt.Errorf("dpop: Algorithms contains %q, which is not an asymmetric signature algorithm (want one of %s)", a, strings.Join(asymmetric, ", "))
 		}
-		if !contains(v.algs, a) {
+		if !slices.Contains(v.algs, a) {
 			v.algs = append(v.algs, a)
 		}
 	}
@@ -167,15 +168,6 @@ func New(cfg Config) (*Verifier, error) {
 		return nil, fmt.Errorf("dpop: TrustedProxies: %w", err)
 	}
 	return v, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, a := range list {
-		if a == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Algorithms returns the allowed proof algorithms, for a WWW-Authenticate:
@@ -264,7 +256,7 @@ func (v *Verifier) verify(r *http.Request, accessToken string) (*Proof, *Error) 
 	switch {
 	case !isDPoPType(h.Typ):
 		return nil, fail(ReasonTypInvalid, nil)
-	case !contains(v.algs, h.Alg):
+	case !slices.Contains(v.algs, h.Alg):
 		return nil, fail(ReasonAlgNotAllowed, nil)
 	case h.HasCrit:
 		return nil, fail(ReasonCritUnsupported, nil)

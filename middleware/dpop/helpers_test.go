@@ -115,8 +115,10 @@ func hs256Proof(claims, jwk string) string {
 
 // privateJWK is k's JWK with its private member d.
 func privateJWK(k *ecdsa.PrivateKey) string {
-	d := make([]byte, 32)
-	k.D.FillBytes(d)
+	d, err := k.Bytes()
+	if err != nil {
+		panic(err)
+	}
 	pub := dpoptest.JWK(k.Public())
 	return pub[:len(pub)-1] + `,"d":"` + b64raw.EncodeToString(d) + `"}`
 }

@@ -33,8 +33,10 @@ type ReplayCache interface {
 }
 
 // MemoryReplayCache is a bounded in-memory ReplayCache, for one instance
-// (several instances share one in Redis). It is safe for concurrent use;
-// Use takes well under 100 ns and allocates nothing.
+// (several instances share one in Redis). It is safe for concurrent use.
+// Use allocates nothing: it costs one time.Now, two maphash.Bytes over a
+// stack copy of the pair, a shard lock and a short linear probe
+// (BenchmarkMemoryReplayCache).
 //
 // It never forgets a live entry: when it holds max of them, Use returns
 // ErrReplayCacheFull until some expire. Expired entries are reused in place

@@ -68,7 +68,7 @@ func TestMemoryReplayCacheModel(t *testing.T) {
 			c.Now = func() time.Time { return now }
 			model := map[string]time.Time{}
 			rng := rand.New(rand.NewPCG(1, uint64(max)))
-			for i := 0; i < 200*max+2000; i++ {
+			for i := 0; i < 40*max+2000; i++ {
 				now = now.Add(time.Duration(rng.IntN(20)) * time.Millisecond)
 				jti := strconv.Itoa(rng.IntN(3 * max))
 				exp := now.Add(time.Duration(1+rng.IntN(2000)) * time.Millisecond)
