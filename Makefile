@@ -55,7 +55,8 @@ observatory:
 e2e:
 	bash .ci/e2e
 
-## load: wrk against the example: /healthz vs /api/me with one token (cache hits) and many (misses)
+## load: wrk against the example, server and wrk pinned to a core each (taskset): /healthz vs /api/me with one token
+## (cache hits, LOAD_ROUNDS rounds, default 3) and many (misses)
 load:
 	bash .ci/load
 
