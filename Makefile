@@ -30,9 +30,11 @@ test-short:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
 
-## peerbench: apiguard next to go-chi/jwtauth, auth0/go-jwt-middleware, golang-jwt and go-chi/httprate, ratios from one run
+## peerbench: apiguard next to go-chi/jwtauth, auth0/go-jwt-middleware v3, golang-jwt with keyfunc, go-jose v4, jwx v3
+## and go-chi/httprate, after TestPeersAgree, ratios from one run
 peerbench:
-	cd internal/peerbench && PEERBENCH_RATIOS=1 $(GO) test -run PrintPeerRatios -count=1 -v .
+	cd internal/peerbench && $(GO) test -run '^TestPeersAgree$$' -count=1 .
+	cd internal/peerbench && PEERBENCH_RATIOS=1 $(GO) test -run '^TestPrintPeerRatios$$' -count=1 -v .
 	cd internal/peerbench && $(GO) test -run '^$$' -bench RateLimit -benchmem -benchtime 300ms .
 
 ## fuzz: each fuzz target of the module for FUZZTIME
@@ -53,7 +55,8 @@ observatory:
 e2e:
 	bash .ci/e2e
 
-## load: wrk against the example: /healthz vs /api/me with one token (cache hits) and many (misses)
+## load: wrk against the example, server and wrk pinned to a core each (taskset): /healthz vs /api/me with one token
+## (cache hits, LOAD_ROUNDS rounds, default 3) and many (misses)
 load:
 	bash .ci/load
 

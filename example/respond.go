@@ -1,27 +1,47 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"mime"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 )
 
 // maxBodyBytes bounds every JSON request body the example reads.
 const maxBodyBytes = 4 << 10
 
-// writeJSON answers status with v as JSON. Token responses also set
-// Cache-Control: no-store and Pragma: no-cache (RFC 6749 §5.1).
+// writeJSON answers status with v as JSON and a final newline. Token
+// responses also set Cache-Control: no-store and Pragma: no-cache (RFC 6749
+// §5.1). The body is encoded into a pooled buffer: json.Marshal would copy
+// it out of its own, and the newline appended to that would copy it again,
+// two allocations on every response (/api/me's among them).
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	body, err := json.Marshal(v)
-	if err != nil {
+	buf := jsonBuffers.Get().(*bytes.Buffer)
+	defer putJSONBuffer(buf)
+	if err := json.NewEncoder(buf).Encode(v); err != nil {
 		http.Error(w, `{"error":"server_error"}`, http.StatusInternalServerError)
 		return
 	}
-	writeJSONBytes(w, status, append(body, '\n'))
+	writeJSONBytes(w, status, buf.Bytes())
+}
+
+// jsonBuffers holds writeJSON's buffers; buffers that grew past
+// maxPooledJSON (none of the example's answers do) are left to the garbage
+// collector rather than kept.
+var jsonBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+const maxPooledJSON = 16 << 10
+
+func putJSONBuffer(buf *bytes.Buffer) {
+	if buf.Cap() <= maxPooledJSON {
+		buf.Reset()
+		jsonBuffers.Put(buf)
+	}
 }
 
 // jsonContentType is assigned straight into the header map: a shared,

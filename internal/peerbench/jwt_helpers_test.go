@@ -10,12 +10,16 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	jwx3jwa "github.com/lestrrat-go/jwx/v3/jwa"
+	jwx3jwk "github.com/lestrrat-go/jwx/v3/jwk"
 )
 
 // The issuer and audience every token names and every peer requires.
@@ -75,6 +79,41 @@ func newJWTFixture(tb testing.TB, alg string) *jwtFixture {
 	}
 	f.token = f.sign(tb, f.header(""), f.claims(nil))
 	return f
+}
+
+// jwxSet is f's public key (for HS256, the secret) as a JWK Set of one key
+// with f's kid and alg, as an issuer publishes it.
+func (f *jwtFixture) jwxSet(tb testing.TB) jwx3jwk.Set {
+	tb.Helper()
+	k, err := jwx3jwk.Import(f.pub)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	alg, ok := jwx3jwa.LookupSignatureAlgorithm(f.alg)
+	if !ok {
+		tb.Fatalf("jwx knows no %s", f.alg)
+	}
+	if err := k.Set(jwx3jwk.KeyIDKey, f.kid); err != nil {
+		tb.Fatal(err)
+	}
+	if err := k.Set(jwx3jwk.AlgorithmKey, alg); err != nil {
+		tb.Fatal(err)
+	}
+	set := jwx3jwk.NewSet()
+	if err := set.AddKey(k); err != nil {
+		tb.Fatal(err)
+	}
+	return set
+}
+
+// jwks is jwxSet as JSON, the document a JWKS endpoint serves.
+func (f *jwtFixture) jwks(tb testing.TB) json.RawMessage {
+	tb.Helper()
+	b, err := json.Marshal(f.jwxSet(tb))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
 }
 
 // header is the RFC 9068 header {"alg","kid","typ":"at+jwt"}, with extra

@@ -1,21 +1,28 @@
 // JWT peer comparison: the same tokens and the same requests through
-// apiguard's gate, go-chi/jwtauth, auth0/go-jwt-middleware, golang-jwt/jwt
-// (parse only) and a raw crypto/* verify (the floor).
+// apiguard's gate, go-chi/jwtauth and auth0/go-jwt-middleware v3 (both
+// middleware), golang-jwt/jwt v5 with MicahParks/keyfunc v3, go-jose v4 and
+// lestrrat-go/jwx v3's own jwt.Parse (parse only: a token string in, claims
+// out) and a raw crypto/* verify (the floor).
 //
 // The table of ratios, from one run:
 //
 //	cd internal/peerbench && PEERBENCH_RATIOS=1 go test -run PrintPeerRatios -v
 //
-// (about 35 s; -benchtime=300ms makes it shorter, PEERBENCH_ROUNDS=N sets the
+// (about 100 s on an idle 2-core machine, four minutes on a busy one;
+// -benchtime=300ms makes it shorter, PEERBENCH_ROUNDS=N sets the
 // number of interleaved rounds whose median is printed, 3 by default). The
 // benchmarks one by one:
 //
 //	cd internal/peerbench && go test -run '^$' -bench Peers -benchmem -benchtime=300ms
 //
-// TestPeersAgree runs first in any `go test`: every chain must answer 200 to
-// the valid token and 401 to a tampered, expired, wrong-issuer or
-// wrong-audience one, so a misconfigured peer cannot make a fast but broken
-// benchmark. It also pins down what each peer cannot check (see jwtGaps).
+// TestPeersAgree runs first in any `go test` (and `make peerbench` stops when
+// it fails): every peer must accept the valid token and refuse a tampered,
+// expired, not-yet-valid, future-iat, wrong-issuer, wrong-audience, exp-less
+// or alg-none one, so a misconfigured peer cannot make a fast but broken
+// benchmark. Each is configured as strictly as it allows (iss, aud, exp
+// required, the one algorithm pinned, typ checked by hand where the library
+// leaves it to the application); TestPeersAgree also pins down what each
+// cannot check however it is configured (see jwtGaps).
 package peerbench
 
 import (
@@ -26,6 +33,7 @@ import (
 	"crypto/hmac"
 	"crypto/rsa"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
@@ -36,14 +44,20 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/MicahParks/keyfunc/v3"
 	"github.com/apiguard/apiguard/middleware"
 	"github.com/apiguard/apiguard/middleware/jose"
-	jwtmiddleware "github.com/auth0/go-jwt-middleware/v2"
-	"github.com/auth0/go-jwt-middleware/v2/validator"
+	jwtmiddleware "github.com/auth0/go-jwt-middleware/v3"
+	"github.com/auth0/go-jwt-middleware/v3/validator"
 	"github.com/go-chi/jwtauth/v5"
+	gojose "github.com/go-jose/go-jose/v4"
+	gojosejwt "github.com/go-jose/go-jose/v4/jwt"
 	golangjwt "github.com/golang-jwt/jwt/v5"
 	jwxjwt "github.com/lestrrat-go/jwx/v2/jwt"
+	jwx3jws "github.com/lestrrat-go/jwx/v3/jws"
+	jwx3jwt "github.com/lestrrat-go/jwx/v3/jwt"
 )
 
 // jwtPeer is one way of verifying a token. A middleware peer has chain (its
@@ -63,7 +77,9 @@ func jwtPeers() []jwtPeer {
 		{name: "apiguard-hit", chain: apiguardChain(0), roles: apiguardRoles},
 		{name: "jwtauth", chain: jwtauthChain, roles: jwtauthRoles},
 		{name: "go-jwt-middleware", chain: auth0Chain, roles: auth0Roles},
-		{name: "golang-jwt", verify: golangJWTVerify},
+		{name: "golang-jwt+keyfunc", verify: golangJWTVerify},
+		{name: "go-jose", verify: goJoseVerify},
+		{name: "jwx", verify: jwxVerify},
 		{name: "raw-verify", verify: rawVerify},
 	}
 }
@@ -140,42 +156,50 @@ func jwtauthRoles(r *http.Request) []string {
 	return out
 }
 
-// auth0Claims makes go-jwt-middleware as strict as it allows: its validator
-// checks exp only when present, so the custom claims require it; roles is
-// where the application reads its roles from.
+// auth0Claims carries the roles claim, where the application reads its roles
+// from; exp is required through WithRegisteredClaimsValidator instead (its
+// validator checks exp only when present).
 type auth0Claims struct {
 	Roles []string `json:"roles"`
-	Exp   *float64 `json:"exp"`
 }
 
-func (c *auth0Claims) Validate(context.Context) error {
-	if c.Exp == nil {
-		return errors.New("exp required")
-	}
-	return nil
-}
+func (c *auth0Claims) Validate(context.Context) error { return nil }
 
-// go-jwt-middleware: validator.New(keyFunc, alg, issuer, audience) with 30 s
-// skew and the custom claims above; jwtmiddleware.New(v.ValidateToken).CheckJWT.
-// It cannot check (jwtGaps): typ and kid (the key func sees no header),
-// non-canonical base64 (unused bits ignored). go-jose v2 itself refuses
-// crit and duplicate JSON keys.
+// go-jwt-middleware v3: validator.New with the key func, the one algorithm,
+// issuer, audience, 30 s skew, exp required and the custom claims above;
+// jwtmiddleware.New(WithValidator(v)).CheckJWT. v3 parses with jwx v3 (so
+// exp, nbf and iat are checked) after its own jws.Parse, which refuses an
+// unknown crit. It cannot check (jwtGaps): typ and kid (the key func sees
+// no header: one key, given by the application), duplicate JSON keys (jwx
+// keeps the last; v2, on go-jose v2, refused them), non-canonical base64
+// (unused bits ignored).
 func auth0Chain(tb testing.TB, f *jwtFixture, next http.Handler) http.Handler {
 	v, err := validator.New(
-		func(context.Context) (any, error) { return f.pub, nil },
-		validator.SignatureAlgorithm(f.alg), jwtIssuer, []string{jwtAudience},
+		validator.WithKeyFunc(func(context.Context) (any, error) { return f.pub, nil }),
+		validator.WithAlgorithm(validator.SignatureAlgorithm(f.alg)),
+		validator.WithIssuer(jwtIssuer), validator.WithAudience(jwtAudience),
 		validator.WithAllowedClockSkew(jwtLeeway),
-		validator.WithCustomClaims(func() validator.CustomClaims { return &auth0Claims{} }),
+		validator.WithRegisteredClaimsValidator(func(c validator.RegisteredClaims) error {
+			if c.Expiry == 0 {
+				return errors.New("exp required")
+			}
+			return nil
+		}),
+		validator.WithCustomClaims(func() *auth0Claims { return &auth0Claims{} }),
 	)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return jwtmiddleware.New(v.ValidateToken).CheckJWT(next)
+	m, err := jwtmiddleware.New(jwtmiddleware.WithValidator(v))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return m.CheckJWT(next)
 }
 
 func auth0Roles(r *http.Request) []string {
-	vc, _ := r.Context().Value(jwtmiddleware.ContextKey{}).(*validator.ValidatedClaims)
-	if vc == nil {
+	vc, err := jwtmiddleware.GetClaims[*validator.ValidatedClaims](r.Context())
+	if err != nil || vc == nil {
 		return nil
 	}
 	c, _ := vc.CustomClaims.(*auth0Claims)
@@ -190,24 +214,33 @@ type golangJWTClaims struct {
 	Roles []string `json:"roles"`
 }
 
-// golang-jwt/jwt/v5: ParseWithClaims with the one method, iss, aud, exp
-// required, iat checked, 30 s leeway; the key func checks kid and typ
-// itself (the library does not); WithStrictDecoding refuses non-canonical
-// base64. No HTTP: Bearer extraction and the context are not included. It
-// cannot check (jwtGaps): crit (ignored), duplicate JSON keys (last wins).
+// typAccessToken reports whether a typ header value is RFC 9068's, as the
+// parse-only peers' users have to check it themselves.
+func typAccessToken(typ string) bool {
+	return strings.EqualFold(typ, "at+jwt") || strings.EqualFold(typ, "application/at+jwt")
+}
+
+// golang-jwt/jwt/v5 with MicahParks/keyfunc/v3, the usual pairing: keyfunc
+// serves the JWK Set (static JSON here, NewJWKSetJSON; a URL in production)
+// and picks the key by kid, refusing a JWK whose alg differs from the
+// header's; ParseWithClaims with the one method, iss, aud, exp required, iat
+// checked, 30 s leeway, WithStrictDecoding (canonical base64). The key func
+// checks typ itself (neither library does). It cannot check (jwtGaps): crit
+// (ignored), duplicate JSON keys (last wins).
 func golangJWTVerify(tb testing.TB, f *jwtFixture, token string) func() error {
 	p := golangjwt.NewParser(golangjwt.WithValidMethods([]string{f.alg}),
 		golangjwt.WithIssuer(jwtIssuer), golangjwt.WithAudience(jwtAudience),
 		golangjwt.WithExpirationRequired(), golangjwt.WithIssuedAt(),
 		golangjwt.WithLeeway(jwtLeeway), golangjwt.WithStrictDecoding())
+	k, err := keyfunc.NewJWKSetJSON(f.jwks(tb))
+	if err != nil {
+		tb.Fatal(err)
+	}
 	keyFunc := func(t *golangjwt.Token) (any, error) {
-		if t.Header["kid"] != f.kid {
-			return nil, errors.New("unknown kid")
-		}
-		if typ, _ := t.Header["typ"].(string); !strings.EqualFold(typ, "at+jwt") && !strings.EqualFold(typ, "application/at+jwt") {
+		if typ, _ := t.Header["typ"].(string); !typAccessToken(typ) {
 			return nil, errors.New("typ is not at+jwt")
 		}
-		return f.pub, nil
+		return k.Keyfunc(t)
 	}
 	return func() error {
 		var c golangJWTClaims
@@ -216,6 +249,78 @@ func golangJWTVerify(tb testing.TB, f *jwtFixture, token string) func() error {
 			err = errors.New("roles not decoded")
 		}
 		return err
+	}
+}
+
+// go-jose v4: jwt.ParseSigned with the one algorithm, Claims verified with a
+// JSONWebKeySet (the key picked by kid), ValidateWithLeeway for iss, aud,
+// exp, nbf and iat with 30 s leeway; exp required and typ checked by hand
+// (go-jose checks exp only when present and reads typ without judging it).
+// It cannot check (jwtGaps): non-canonical base64 (unused bits ignored).
+func goJoseVerify(tb testing.TB, f *jwtFixture, token string) func() error {
+	var set gojose.JSONWebKeySet
+	if err := json.Unmarshal(f.jwks(tb), &set); err != nil {
+		tb.Fatal(err)
+	}
+	algs := []gojose.SignatureAlgorithm{gojose.SignatureAlgorithm(f.alg)}
+	return func() error {
+		t, err := gojosejwt.ParseSigned(token, algs)
+		if err != nil {
+			return err
+		}
+		if typ, _ := t.Headers[0].ExtraHeaders[gojose.HeaderType].(string); !typAccessToken(typ) {
+			return errors.New("typ is not at+jwt")
+		}
+		var c gojosejwt.Claims
+		var extra struct {
+			Roles []string `json:"roles"`
+		}
+		if err := t.Claims(&set, &c, &extra); err != nil {
+			return err
+		}
+		if c.Expiry == nil {
+			return errors.New("exp required")
+		}
+		if err := c.ValidateWithLeeway(gojosejwt.Expected{
+			Issuer: jwtIssuer, AnyAudience: gojosejwt.Audience{jwtAudience}, Time: time.Now(),
+		}, jwtLeeway); err != nil {
+			return err
+		}
+		if !slices.Contains(extra.Roles, "admin") {
+			return errors.New("roles not decoded")
+		}
+		return nil
+	}
+}
+
+// jwx v3's own parser: jwt.Parse with the JWK Set (key by kid, its alg
+// pinned to the key's), iss, aud, exp required, 30 s skew (exp, nbf and iat
+// are validated by default), roles read with Get. jwx checks no header
+// member but alg and kid, so typ is checked by hand from the JWS headers
+// (jws.Parse, a second parse, as an application must). It cannot check
+// (jwtGaps): crit (ignored), duplicate JSON keys (last wins), non-canonical
+// base64 (unused bits ignored).
+func jwxVerify(tb testing.TB, f *jwtFixture, token string) func() error {
+	set := f.jwxSet(tb)
+	return func() error {
+		msg, err := jwx3jws.ParseString(token)
+		if err != nil {
+			return err
+		}
+		if typ, _ := msg.Signatures()[0].ProtectedHeaders().Type(); !typAccessToken(typ) {
+			return errors.New("typ is not at+jwt")
+		}
+		t, err := jwx3jwt.ParseString(token, jwx3jwt.WithKeySet(set),
+			jwx3jwt.WithIssuer(jwtIssuer), jwx3jwt.WithAudience(jwtAudience),
+			jwx3jwt.WithRequiredClaim("exp"), jwx3jwt.WithAcceptableSkew(jwtLeeway))
+		if err != nil {
+			return err
+		}
+		var roles []any // as jwx decodes a claim it has no type for
+		if err := t.Get("roles", &roles); err != nil || !slices.Contains(roles, any("admin")) {
+			return errors.New("roles not decoded")
+		}
+		return nil
 	}
 }
 
@@ -299,6 +404,12 @@ func jwtCases() []jwtCase {
 			last := strings.IndexByte(alphabet, f.token[len(f.token)-1])
 			return f.token[:len(f.token)-1] + string(alphabet[last^1])
 		}},
+		{name: "alg-none", token: func(_ testing.TB, f *jwtFixture) string {
+			// The algorithm each peer is pinned to, replaced by none, and
+			// no signature: a peer that trusts the header's alg accepts it.
+			h := strings.Replace(f.header(""), `"alg":"`+f.alg+`"`, `"alg":"none"`, 1)
+			return b64url.EncodeToString([]byte(h)) + "." + b64url.EncodeToString([]byte(f.claims(nil))) + "."
+		}},
 		{name: "duplicate-iss", token: func(tb testing.TB, f *jwtFixture) string {
 			// Two iss members, the expected one last: readers that keep the
 			// last one accept it, while another reader of the same token (a
@@ -314,9 +425,11 @@ func jwtCases() []jwtCase {
 // fails if a peer accepts anything else, or stops accepting one of these
 // (then the list, and the README, must be updated).
 var jwtGaps = map[string][]string{
-	"jwtauth":           {"typ-JWT", "crit-unknown", "duplicate-iss", "sig-unused-bits"},
-	"go-jwt-middleware": {"typ-JWT", "sig-unused-bits"},
-	"golang-jwt":        {"crit-unknown", "duplicate-iss"},
+	"jwtauth":            {"typ-JWT", "crit-unknown", "duplicate-iss", "sig-unused-bits"},
+	"go-jwt-middleware":  {"typ-JWT", "duplicate-iss", "sig-unused-bits"},
+	"golang-jwt+keyfunc": {"crit-unknown", "duplicate-iss"},
+	"go-jose":            {"sig-unused-bits"},
+	"jwx":                {"crit-unknown", "duplicate-iss", "sig-unused-bits"},
 }
 
 // jwtServe sends one request with token through h and returns the status.
