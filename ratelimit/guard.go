@@ -276,22 +276,27 @@ func (g *Guard) LoginSucceeded(r *http.Request, account string) error {
 
 var tokenKinds = []int{kTokenClient, kTokenIP}
 
-func (g *Guard) tokenKeys(r *http.Request) [][32]byte {
+// tokenKeys returns the client and IP-group keys of r, in tokenKinds'
+// order, as an array: the check on every authenticated request then
+// allocates nothing.
+func (g *Guard) tokenKeys(r *http.Request) [2][32]byte {
 	ident := g.cfg.Identifier.identityOf(r)
-	return [][32]byte{g.key(kTokenClient, ident), g.key(kTokenIP, ident)}
+	return [2][32]byte{g.key(kTokenClient, ident), g.key(kTokenIP, ident)}
 }
 
 // TokenFailed counts an invalid token from r's client and IP group. Wire it
 // to the token gate's failure hook. Errors are recorded in the audit log (a
 // failing store is reported once).
 func (g *Guard) TokenFailed(r *http.Request) {
-	_ = g.fail(r, tokenKinds, g.tokenKeys(r))
+	keys := g.tokenKeys(r)
+	_ = g.fail(r, tokenKinds, keys[:])
 }
 
 // CheckToken reports whether r's client or IP group is locked out for
 // invalid tokens. On a store error, locked follows TokenFailClosed.
 func (g *Guard) CheckToken(r *http.Request) (retryAfter time.Duration, locked bool, err error) {
-	d, err := g.check(r, g.tokenKeys(r))
+	keys := g.tokenKeys(r)
+	d, err := g.check(r, keys[:])
 	if err != nil {
 		if g.cfg.TokenFailClosed {
 			return time.Second, true, err
