@@ -143,15 +143,17 @@ func New(w io.Writer, o Options) *Logger {
 }
 
 // infoEnabled reports whether info lines are written, without taking an
-// event from zerolog's pool. False for a nil Logger.
-func (l *Logger) infoEnabled(ctx context.Context) bool {
-	if l == nil {
-		return false
-	}
-	if l.sl != nil {
-		return l.sl.enabled(ctx, false)
-	}
-	return l.zl.GetLevel() <= zerolog.InfoLevel && zerolog.GlobalLevel() <= zerolog.InfoLevel
+// event from zerolog's pool. False for a nil Logger; true for a slog one,
+// whose handler decides per record (see slogDrops). Both inline, so the
+// zerolog path costs what it did before slog.
+func (l *Logger) infoEnabled() bool {
+	return l != nil && (l.sl != nil || l.zl.GetLevel() <= zerolog.InfoLevel && zerolog.GlobalLevel() <= zerolog.InfoLevel)
+}
+
+// slogDrops reports whether l writes to slog and its handler drops info
+// records for ctx.
+func (l *Logger) slogDrops(ctx context.Context) bool {
+	return l.sl != nil && l.sl.dropsInfo(ctx)
 }
 
 // warns reports whether the lines of n are written at warn rather than info.
@@ -218,7 +220,7 @@ func (l *Logger) record(ctx context.Context, r *http.Request, info *RequestInfo,
 	case e.refusal():
 		// Refusals are info lines; decide before taking an event from
 		// zerolog's pool, which a suppressed line would not give back.
-		if !l.infoEnabled(ctx) {
+		if !l.infoEnabled() || l.slogDrops(ctx) {
 			return
 		}
 		now := l.now()

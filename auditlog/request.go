@@ -97,7 +97,7 @@ type requestState struct {
 func (rl *RequestLogger) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var start time.Time
-		logging := rl.log.infoEnabled(r.Context())
+		logging := rl.log.infoEnabled() && !rl.log.slogDrops(r.Context())
 		if logging {
 			start = rl.log.now()
 		}
@@ -154,7 +154,7 @@ func ValidRequestID(id string) bool {
 // not if the handler panicked, a bug to hear about every time.
 func (rl *RequestLogger) access(r *http.Request, st *requestState, start time.Time, panicked bool) {
 	l := rl.log
-	if !l.infoEnabled(r.Context()) {
+	if !l.infoEnabled() || l.slogDrops(r.Context()) {
 		return
 	}
 	now := l.now()

@@ -59,6 +59,12 @@ func (s *slogSink) enabled(ctx context.Context, warn bool) bool {
 	return s.h != nil && s.h.Enabled(ctx, slogLevel(warn))
 }
 
+// dropsInfo reports whether the handler drops info records. Not inlined, so
+// that Logger.slogDrops, its nil check, inlines into the zerolog path.
+//
+//go:noinline
+func (s *slogSink) dropsInfo(ctx context.Context) bool { return !s.enabled(ctx, false) }
+
 // open starts a line at that level; false when the handler would drop it.
 func (s *slogSink) open(ctx context.Context, warn bool) (line, bool) {
 	if !s.enabled(ctx, warn) {

@@ -176,13 +176,13 @@ func TestSlogLevelsAndNil(t *testing.T) {
 	if counted != 3 {
 		t.Errorf("counted %d events, want 3 (the handler's level does not hide events from the Counter)", counted)
 	}
-	if l.infoEnabled(context.Background()) {
+	if !l.slogDrops(context.Background()) {
 		t.Error("info reported enabled under a warn handler")
 	}
 	n := NewSlog(nil, Options{})
 	n.Record(authedRequest(), Event{Name: SecurityThreat})
 	n.Flush()
-	if n.infoEnabled(context.Background()) {
+	if !n.slogDrops(context.Background()) {
 		t.Error("a nil slog.Logger reports info enabled")
 	}
 }
