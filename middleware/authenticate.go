@@ -38,6 +38,7 @@ type Authenticator struct {
 	writeError  ErrorWriter
 	failures    FailureCounter
 	audit       *auditlog.Logger
+	observer    auditlog.Observer
 }
 
 // b64 is the strict decoder of the compact form: it refuses non-zero unused
@@ -48,7 +49,7 @@ var b64 = base64.RawURLEncoding.Strict()
 // or an *Error saying why not. The claims must not be modified (see Claims).
 // It neither writes nor records anything.
 func (a *Authenticator) Verify(ctx context.Context, token string) (*Claims, error) {
-	c, e := a.verify(ctx, token, false)
+	c, _, e := a.verify(ctx, token, false)
 	if e != nil {
 		return nil, e
 	}
@@ -59,7 +60,7 @@ func (a *Authenticator) Verify(ctx context.Context, token string) (*Claims, erro
 // (nil, nil) for a request without credentials in Optional mode, and an
 // *Error for every refusal. It does not write a response nor record anything.
 func (a *Authenticator) Authenticate(r *http.Request) (*Claims, error) {
-	c, _, e := a.authenticate(r)
+	c, _, _, e := a.authenticate(r)
 	if e != nil {
 		return nil, e
 	}
@@ -70,23 +71,24 @@ func (a *Authenticator) Authenticate(r *http.Request) (*Claims, error) {
 }
 
 // authenticate extracts r's token and verifies it. It returns the token as
-// well, for the audit log's token id.
-func (a *Authenticator) authenticate(r *http.Request) (*Claims, string, *Error) {
+// well, for the audit log's token id, and whether the validation cache
+// decided.
+func (a *Authenticator) authenticate(r *http.Request) (*Claims, string, bool, *Error) {
 	token, src, reason := a.extract(r)
 	if reason != "" {
-		return nil, "", newError(reason, nil)
+		return nil, "", false, newError(reason, nil)
 	}
 	if src == fromNone {
 		if a.optional {
-			return nil, "", nil
+			return nil, "", false, nil
 		}
-		return nil, "", newError(ReasonNoToken, nil)
+		return nil, "", false, newError(ReasonNoToken, nil)
 	}
-	c, e := a.verify(r.Context(), token, src == fromHeader)
+	c, hit, e := a.verify(r.Context(), token, src == fromHeader)
 	if e != nil && e.Reason == ReasonMalformedHeader {
 		token = "" // not a token: no token id in the audit log
 	}
-	return c, token, e
+	return c, token, hit, e
 }
 
 // Handler returns next behind Bearer authentication: authenticated requests
@@ -95,7 +97,10 @@ func (a *Authenticator) authenticate(r *http.Request) (*Claims, string, *Error) 
 // answered by the ErrorWriter and next is not called.
 func (a *Authenticator) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, token, e := a.authenticate(r)
+		c, token, hit, e := a.authenticate(r)
+		if a.observer != nil {
+			a.observe(r.Context(), c, hit, e)
+		}
 		if e != nil {
 			a.refuse(w, r, token, e)
 			return
@@ -117,6 +122,17 @@ func (a *Authenticator) Handler(next http.Handler) http.Handler {
 // safe to call more than once.
 func (a *Authenticator) Close() error {
 	return a.closeIssuers()
+}
+
+// observe tells the Observer of the gate's decision, if a token was
+// presented; never the token itself.
+func (a *Authenticator) observe(ctx context.Context, c *Claims, hit bool, e *Error) {
+	switch {
+	case e != nil && e.Reason != ReasonNoToken:
+		a.observer.TokenChecked(ctx, auditlog.TokenCheck{Cached: hit, KID: e.KID, Reason: string(e.Reason), Status: e.Status})
+	case c != nil:
+		a.observer.TokenChecked(ctx, auditlog.TokenCheck{OK: true, Cached: hit, Alg: c.Alg, KID: c.KID, Iss: c.Issuer})
+	}
 }
 
 func (a *Authenticator) refuse(w http.ResponseWriter, r *http.Request, token string, e *Error) {

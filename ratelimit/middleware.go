@@ -74,6 +74,10 @@ type Config struct {
 	ErrorWriter func(w http.ResponseWriter, r *http.Request, d Decision)
 	// Audit records each switch to and from a failing store. Default: none.
 	Audit *auditlog.Logger
+	// Observer, when set, is told of every decision (auditlog.LimitRate:
+	// Name, allowed, limit, remaining; never the key or the IP). Package
+	// auditlog/otel provides an OpenTelemetry one. Default none.
+	Observer auditlog.Observer
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
@@ -239,6 +243,25 @@ func (l *Limiter) Check(r *http.Request) (Decision, error) {
 
 // check is Check, also reporting whether the decision is the IP group's.
 func (l *Limiter) check(r *http.Request) (Decision, bool, error) {
+	d, ip, err := l.decide(r)
+	if l.cfg.Observer != nil {
+		l.observe(r, d, ip, err)
+	}
+	return d, ip, err
+}
+
+// observe tells the Observer of a decision: the policy, never the client.
+func (l *Limiter) observe(r *http.Request, d Decision, ip bool, err error) {
+	name := l.cfg.Name
+	if ip {
+		name += "-ip"
+	}
+	l.cfg.Observer.LimitChecked(r.Context(), auditlog.LimitCheck{Kind: auditlog.LimitRate, Policy: name, Allowed: d.Allowed,
+		Limit: d.Limit.Rate, Period: d.Limit.Period, Remaining: d.Remaining, RetryAfter: d.RetryAfter, StoreError: err != nil})
+}
+
+// decide is check without the Observer.
+func (l *Limiter) decide(r *http.Request) (Decision, bool, error) {
 	key, ipKey, byIP := l.keys(r)
 	now := l.cfg.Now()
 	d, err := l.cfg.Store.Allow(r.Context(), key, l.cfg.Limit, now, 1)
