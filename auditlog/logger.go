@@ -446,7 +446,12 @@ func (ln *line) str(key, v string, max int) {
 	}
 	v, cut := clip(v, max)
 	ln.truncated = ln.truncated || cut
-	ln.put(key, v)
+	// Not through put: one call less on the most frequent field.
+	if ln.sl != nil {
+		ln.sl.add(slog.String(key, v))
+		return
+	}
+	ln.ev.Str(key, v)
 }
 
 // put writes a string field as it is.
