@@ -1,7 +1,13 @@
 // Package auditlog records apiguard's security decisions as structured
-// zerolog JSON events with a stable schema, and never a secret.
+// zerolog JSON events with a stable schema, and never a secret. NewSlog
+// writes the same events to a *slog.Logger instead (same fields, types and
+// rules; see NewSlog for how they map onto slog records).
 //
-// It has five parts:
+// It has five parts, and a hook for tracing: Observer, the interface the
+// deciding packages (middleware, middleware/jose, ratelimit) call at each
+// decision when one is configured. Package auditlog/otel is the
+// OpenTelemetry Observer; this package, like the deciding ones, imports no
+// tracing library.
 //
 //   - Logger.Record writes one event (login_success, token_rejected,
 //     security_threat, ...) per decision. Other apiguard packages hold a

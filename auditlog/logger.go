@@ -3,6 +3,7 @@ package auditlog
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/netip"
 	"os"
@@ -87,6 +88,7 @@ type Logger struct {
 	sup     *suppressor     // threat events; nil: suppression disabled
 	ref     *suppressor     // refusals; nil: no per-key aggregation
 	ceil    *ceiling        // refusals; nil: no ceiling
+	sl      *slogSink       // non-nil: lines go to slog, not to zl (see NewSlog)
 }
 
 // New returns a Logger writing JSON lines to w. Options are described on
@@ -141,17 +143,35 @@ func New(w io.Writer, o Options) *Logger {
 }
 
 // infoEnabled reports whether info lines are written, without taking an
-// event from zerolog's pool. False for a nil Logger.
+// event from zerolog's pool. False for a nil Logger; true for a slog one,
+// whose handler decides per record (see slogDrops). Both inline, so the
+// zerolog path costs what it did before slog.
 func (l *Logger) infoEnabled() bool {
-	return l != nil && l.zl.GetLevel() <= zerolog.InfoLevel && zerolog.GlobalLevel() <= zerolog.InfoLevel
+	return l != nil && (l.sl != nil || l.zl.GetLevel() <= zerolog.InfoLevel && zerolog.GlobalLevel() <= zerolog.InfoLevel)
 }
 
-// level returns a new zerolog event at n's level; nil when disabled.
-func (l *Logger) level(n EventName) *zerolog.Event {
-	if n.alerting() || n == StoreUnavailable {
-		return l.zl.Warn()
+// slogDrops reports whether l writes to slog and its handler drops info
+// records for ctx.
+func (l *Logger) slogDrops(ctx context.Context) bool {
+	return l.sl != nil && l.sl.dropsInfo(ctx)
+}
+
+// warns reports whether the lines of n are written at warn rather than info.
+func (n EventName) warns() bool {
+	return n.alerting() || n == StoreUnavailable || n == LogSuppressed
+}
+
+// open starts a line at n's level, for ctx's request; false when that level
+// is not written.
+func (l *Logger) open(ctx context.Context, n EventName) (line, bool) {
+	if l.sl != nil {
+		return l.sl.open(ctx, n.warns())
 	}
-	return l.zl.Info()
+	ev := l.zl.Info()
+	if n.warns() {
+		ev = l.zl.Warn()
+	}
+	return line{ev: ev}, ev.Enabled()
 }
 
 // Record writes e, enriched with what r and its context know (request_id,
@@ -200,20 +220,22 @@ func (l *Logger) record(ctx context.Context, r *http.Request, info *RequestInfo,
 	case e.refusal():
 		// Refusals are info lines; decide before taking an event from
 		// zerolog's pool, which a suppressed line would not give back.
-		if !l.infoEnabled() {
+		if !l.infoEnabled() || l.slogDrops(ctx) {
 			return
 		}
 		now := l.now()
 		reason, _ := clip(e.Reason, maxReason)
 		if d, ok := l.admit(r, info, suppressKey{event: e.Name, reason: reason}, now); ok {
-			l.write(l.zl.Info(), r, info, e, now, d)
+			if ln, ok := l.open(ctx, e.Name); ok {
+				l.write(ln, r, info, e, now, d)
+			}
 		}
 	default:
-		ev := l.level(e.Name)
-		if !ev.Enabled() {
+		ln, ok := l.open(ctx, e.Name)
+		if !ok {
 			return
 		}
-		l.write(ev, r, info, e, l.now(), decision{})
+		l.write(ln, r, info, e, l.now(), decision{})
 	}
 }
 
@@ -234,8 +256,8 @@ func (l *Logger) recordThreat(ctx context.Context, r *http.Request, info *Reques
 	if !d.write {
 		return
 	}
-	if ev := l.level(e.Name); ev.Enabled() {
-		l.write(ev, r, info, e, now, d)
+	if ln, ok := l.open(ctx, e.Name); ok {
+		l.write(ln, r, info, e, now, d)
 	}
 	if l.alerter != nil {
 		l.alert(ctx, r, info, e, now, d)
@@ -321,20 +343,18 @@ func (l *Logger) Flush() {
 // repeats of p.key that were suppressed and that no later line carried.
 func (l *Logger) writeSummary(p pending, now time.Time) {
 	client := l.clientName(p.key)
-	if ev := l.level(p.key.event); ev.Enabled() {
-		ln := line{ev: ev}
-		ln.time(now)
-		ev.Str("event", string(p.key.event))
+	if ln, ok := l.open(context.Background(), p.key.event); ok {
+		ln.head(now, p.key.event)
 		ln.str("reason", p.key.reason, maxReason)
 		ln.str("client", client, maxClient)
 		if p.key.status != 0 {
-			ev.Int("status", p.key.status)
+			ln.int("status", p.key.status)
 		}
-		ev.Int("suppressed", p.suppressed)
-		ev.Bool("summary", true)
+		ln.int("suppressed", p.suppressed)
+		ln.flag("summary")
 		ln.time2("suppressed_first", p.first)
 		ln.time2("suppressed_last", p.last)
-		ev.Send()
+		ln.send()
 	}
 	if l.alerter != nil && p.key.event.alerting() {
 		l.alerter.Alert(context.Background(), Alert{
@@ -344,11 +364,9 @@ func (l *Logger) writeSummary(p pending, now time.Time) {
 	}
 }
 
-// write fills ev with e and the request's fields and sends it.
-func (l *Logger) write(ev *zerolog.Event, r *http.Request, info *RequestInfo, e *Event, now time.Time, d decision) {
-	ln := line{ev: ev}
-	ln.time(now)
-	ev.Str("event", string(e.Name))
+// write fills ln with e and the request's fields and sends it.
+func (l *Logger) write(ln line, r *http.Request, info *RequestInfo, e *Event, now time.Time, d decision) {
+	ln.head(now, e.Name)
 	ln.str("reason", e.Reason, maxReason)
 	sub, jti := e.Sub, e.JTI
 	if info != nil {
@@ -365,15 +383,15 @@ func (l *Logger) write(ev *zerolog.Event, r *http.Request, info *RequestInfo, e 
 	ln.str("iss", e.Iss, maxIss)
 	if e.Token != "" {
 		if isTokenID(e.Token) {
-			ev.Str("token", e.Token)
+			ln.put("token", e.Token)
 		} else {
 			// Not a fingerprint: a caller passed the token itself. Never
 			// write it; write its fingerprint.
-			ev.Str("token", TokenID(e.Token))
+			ln.put("token", TokenID(e.Token))
 		}
 	}
 	if e.Status != 0 {
-		ev.Int("status", e.Status)
+		ln.int("status", e.Status)
 	}
 	ln.str("detail", e.Detail, maxDetail)
 	ln.suppressed(d)
@@ -391,7 +409,7 @@ func (l *Logger) requestFields(ln *line, r *http.Request, info *RequestInfo) {
 	}
 	var buf [64]byte
 	if b, ok := l.ip.appendIP(buf[:0], requestIP(r, info)); ok {
-		ln.ev.Bytes("ip", b)
+		ln.bytes("ip", b)
 	}
 	if r == nil {
 		return // recorded from a context: no method or path
@@ -403,10 +421,23 @@ func (l *Logger) requestFields(ln *line, r *http.Request, info *RequestInfo) {
 	}
 }
 
-// line is one event being built; it remembers whether a field was cut.
+// line is one event being built, for zerolog (ev) or for slog (sl); it
+// remembers whether a field was cut. Every field goes through its methods,
+// so both sinks get the same fields with the same types.
 type line struct {
 	ev        *zerolog.Event
+	sl        *slogLine // non-nil: the line goes to slog
 	truncated bool
+}
+
+// head writes the fields every line starts with: time and event.
+func (ln *line) head(now time.Time, n EventName) {
+	if ln.sl != nil {
+		ln.sl.head(now, n)
+		return
+	}
+	ln.time(now)
+	ln.ev.Str("event", string(n))
 }
 
 func (ln *line) str(key, v string, max int) {
@@ -415,7 +446,57 @@ func (ln *line) str(key, v string, max int) {
 	}
 	v, cut := clip(v, max)
 	ln.truncated = ln.truncated || cut
+	// Not through put: one call less on the most frequent field.
+	if ln.sl != nil {
+		ln.sl.add(slog.String(key, v))
+		return
+	}
 	ln.ev.Str(key, v)
+}
+
+// put writes a string field as it is.
+func (ln *line) put(key, v string) {
+	if ln.sl != nil {
+		ln.sl.add(slog.String(key, v))
+		return
+	}
+	ln.ev.Str(key, v)
+}
+
+// bytes writes a string field held in b.
+func (ln *line) bytes(key string, b []byte) {
+	if ln.sl != nil {
+		ln.sl.add(slog.String(key, string(b)))
+		return
+	}
+	ln.ev.Bytes(key, b)
+}
+
+func (ln *line) int(key string, n int) { ln.int64(key, int64(n)) }
+
+func (ln *line) int64(key string, n int64) {
+	if ln.sl != nil {
+		ln.sl.add(slog.Int64(key, n))
+		return
+	}
+	ln.ev.Int64(key, n)
+}
+
+func (ln *line) float(key string, f float64) {
+	if ln.sl != nil {
+		ln.sl.add(slog.Float64(key, f))
+		return
+	}
+	ln.ev.Float64(key, f)
+}
+
+// flag writes a boolean field that is true (the schema has no false ones).
+func (ln *line) flag(key string) {
+	if ln.sl != nil {
+		ln.sl.add(slog.Bool(key, true))
+		return
+	}
+	ln.ev.Bool(key, true)
 }
 
 // timeLayout is the layout of every time field: RFC 3339, UTC, milliseconds.
@@ -427,7 +508,7 @@ func (ln *line) time(t time.Time) { ln.time2("time", t) }
 // suppressed writes the count of earlier lines d reports, if any.
 func (ln *line) suppressed(d decision) {
 	if d.suppressed > 0 {
-		ln.ev.Int("suppressed", d.suppressed)
+		ln.int("suppressed", d.suppressed)
 		ln.time2("suppressed_first", d.first)
 		ln.time2("suppressed_last", d.last)
 	}
@@ -438,6 +519,10 @@ func (ln *line) time2(key string, t time.Time) {
 		return
 	}
 	var buf [48]byte
+	if ln.sl != nil {
+		ln.sl.add(slog.String(key, string(appendTime(buf[:0], t))))
+		return
+	}
 	b := append(buf[:0], '"')
 	b = appendTime(b, t)
 	b = append(b, '"')
@@ -482,7 +567,11 @@ func appendDigits(b []byte, v, width int) []byte {
 
 func (ln *line) send() {
 	if ln.truncated {
-		ln.ev.Bool("truncated", true)
+		ln.flag("truncated")
+	}
+	if ln.sl != nil {
+		ln.sl.send()
+		return
 	}
 	ln.ev.Send()
 }

@@ -1,6 +1,8 @@
 package auditlog
 
 import (
+	"context"
+	"log/slog"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -199,23 +201,36 @@ func (l *Logger) refusalSummary(p pending, now time.Time) {
 // writeFlood writes a log_suppressed line: the refusal lines the ceiling
 // kept out, by event, with the total and when they were seen.
 func (l *Logger) writeFlood(f flood, now time.Time) {
-	ev := l.zl.Warn()
-	if !ev.Enabled() {
+	ln, ok := l.open(context.Background(), LogSuppressed)
+	if !ok {
 		return
 	}
-	ln := line{ev: ev}
-	ln.time(now)
-	ev.Str("event", string(LogSuppressed))
-	ev.Int("suppressed", f.total)
-	counts := zerolog.Dict()
-	for k, n := range f.counts {
-		if n > 0 {
-			counts.Int(string(kindName(k)), n)
-		}
-	}
-	ev.Dict("counts", counts)
-	ev.Bool("summary", true)
+	ln.head(now, LogSuppressed)
+	ln.int("suppressed", f.total)
+	ln.counts("counts", &f.counts)
+	ln.flag("summary")
 	ln.time2("suppressed_first", f.first)
 	ln.time2("suppressed_last", f.last)
-	ev.Send()
+	ln.send()
+}
+
+// counts writes the lines kept out by kind as an object of the kinds seen.
+func (ln *line) counts(key string, counts *[numKinds]int) {
+	if ln.sl != nil {
+		var attrs []slog.Attr
+		for k, n := range counts {
+			if n > 0 {
+				attrs = append(attrs, slog.Int64(string(kindName(k)), int64(n)))
+			}
+		}
+		ln.sl.add(slog.Attr{Key: key, Value: slog.GroupValue(attrs...)})
+		return
+	}
+	d := zerolog.Dict()
+	for k, n := range counts {
+		if n > 0 {
+			d.Int(string(kindName(k)), n)
+		}
+	}
+	ln.ev.Dict(key, d)
 }

@@ -97,7 +97,7 @@ type requestState struct {
 func (rl *RequestLogger) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var start time.Time
-		logging := rl.log.infoEnabled()
+		logging := rl.log.infoEnabled() && !rl.log.slogDrops(r.Context())
 		if logging {
 			start = rl.log.now()
 		}
@@ -154,7 +154,7 @@ func ValidRequestID(id string) bool {
 // not if the handler panicked, a bug to hear about every time.
 func (rl *RequestLogger) access(r *http.Request, st *requestState, start time.Time, panicked bool) {
 	l := rl.log
-	if !l.infoEnabled() {
+	if !l.infoEnabled() || l.slogDrops(r.Context()) {
 		return
 	}
 	now := l.now()
@@ -172,27 +172,28 @@ func (rl *RequestLogger) access(r *http.Request, st *requestState, start time.Ti
 			return
 		}
 	}
-	ev := l.zl.Info()
-	ln := line{ev: ev}
-	ln.time(now)
-	ev.Str("event", string(Request))
+	ln, ok := l.open(r.Context(), Request)
+	if !ok {
+		return
+	}
+	ln.head(now, Request)
 	l.requestFields(&ln, r, &st.info)
 	ln.str("sub", st.info.Sub, maxSub)
 	ln.str("jti", st.info.JTI, maxJTI)
 	if status != 0 {
-		ev.Int("status", status)
+		ln.int("status", status)
 	}
 	ln.suppressed(d)
-	ev.Int64("bytes", st.rw.bytes)
-	ev.Float64("duration", float64(now.Sub(start))/float64(time.Millisecond))
+	ln.int64("bytes", st.rw.bytes)
+	ln.float("duration", float64(now.Sub(start))/float64(time.Millisecond))
 	if rl.ua {
 		ln.str("user_agent", r.UserAgent(), maxUserAgent)
 	}
 	if st.rw.hijacked {
-		ev.Bool("hijacked", true)
+		ln.flag("hijacked")
 	}
 	if panicked {
-		ev.Bool("panic", true)
+		ln.flag("panic")
 	}
 	ln.send()
 }

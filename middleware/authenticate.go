@@ -49,6 +49,8 @@ type Authenticator struct {
 	metadata      []byte // the RFC 9728 document, nil without Config.Resource
 	metadataCache string // its Cache-Control
 	metadataURL   string // resource_metadata of the challenges
+
+	observer auditlog.Observer // Config.Observer, nil when unset
 }
 
 // b64 is the strict decoder of the compact form: it refuses non-zero unused
@@ -62,7 +64,7 @@ var b64 = base64.RawURLEncoding.Strict()
 // Claims.Confirmation must check the DPoP proof or the client certificate
 // itself (Authenticate and Handler do).
 func (a *Authenticator) Verify(ctx context.Context, token string) (*Claims, error) {
-	c, e := a.verify(ctx, token, false)
+	c, _, e := a.verify(ctx, token, false)
 	if e != nil {
 		return nil, e
 	}
@@ -73,7 +75,7 @@ func (a *Authenticator) Verify(ctx context.Context, token string) (*Claims, erro
 // (nil, nil) for a request without credentials in Optional mode, and an
 // *Error for every refusal. It does not write a response nor record anything.
 func (a *Authenticator) Authenticate(r *http.Request) (*Claims, error) {
-	c, _, _, e := a.authenticate(r)
+	c, _, e := a.authenticate(r)
 	if e != nil {
 		return nil, e
 	}
@@ -83,35 +85,42 @@ func (a *Authenticator) Authenticate(r *http.Request) (*Claims, error) {
 	return c, nil
 }
 
+// attempt is what authenticate learnt besides the claims: the token (for the
+// audit log's token id), the DPoP nonce the response should carry, and
+// whether the validation cache decided (for the Observer).
+type attempt struct {
+	token, nonce string
+	cached       bool
+}
+
 // authenticate extracts r's token, verifies it and checks what it is bound
-// to (a DPoP key, a client certificate). It returns the token as well, for
-// the audit log's token id, and the DPoP nonce the response should carry.
-func (a *Authenticator) authenticate(r *http.Request) (*Claims, string, string, *Error) {
+// to (a DPoP key, a client certificate).
+func (a *Authenticator) authenticate(r *http.Request) (*Claims, attempt, *Error) {
 	token, src, reason := a.extract(r)
 	if reason != "" {
 		e := newError(reason, nil)
 		e.DPoP = src == fromDPoP
-		return nil, "", "", e
+		return nil, attempt{}, e
 	}
 	if src == fromNone {
 		if a.optional {
-			return nil, "", "", nil
+			return nil, attempt{}, nil
 		}
-		return nil, "", "", newError(ReasonNoToken, nil)
+		return nil, attempt{}, newError(ReasonNoToken, nil)
 	}
-	c, e := a.verify(r.Context(), token, src == fromHeader || src == fromDPoP)
+	c, hit, e := a.verify(r.Context(), token, src == fromHeader || src == fromDPoP)
 	if e != nil && e.Reason == ReasonMalformedHeader {
 		token = "" // not a token: no token id in the audit log
 	}
-	var nonce string
+	at := attempt{token: token, cached: hit}
 	if e == nil && a.bound(r, c, src) {
-		nonce, e = a.bind(r, c, token, src)
+		at.nonce, e = a.bind(r, c, token, src)
 	}
 	if e != nil {
 		e.DPoP = e.DPoP || src == fromDPoP
-		return nil, token, "", e
+		return nil, at, e
 	}
-	return c, token, nonce, nil
+	return c, at, nil
 }
 
 // Handler returns next behind Bearer authentication: authenticated requests
@@ -120,13 +129,16 @@ func (a *Authenticator) authenticate(r *http.Request) (*Claims, string, string, 
 // answered by the ErrorWriter and next is not called.
 func (a *Authenticator) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, token, nonce, e := a.authenticate(r)
+		c, at, e := a.authenticate(r)
+		if a.observer != nil {
+			a.observe(r.Context(), c, at.cached, e)
+		}
 		if e != nil {
-			a.refuse(w, r, token, e)
+			a.refuse(w, r, at.token, e)
 			return
 		}
-		if nonce != "" {
-			w.Header()["Dpop-Nonce"] = []string{nonce}
+		if at.nonce != "" {
+			w.Header()["Dpop-Nonce"] = []string{at.nonce}
 		}
 		if c == nil { // Optional, no credentials
 			next.ServeHTTP(w, r)
@@ -145,6 +157,17 @@ func (a *Authenticator) Handler(next http.Handler) http.Handler {
 // safe to call more than once.
 func (a *Authenticator) Close() error {
 	return a.closeIssuers()
+}
+
+// observe tells the Observer of the gate's decision, if a token was
+// presented; never the token itself.
+func (a *Authenticator) observe(ctx context.Context, c *Claims, hit bool, e *Error) {
+	switch {
+	case e != nil && e.Reason != ReasonNoToken:
+		a.observer.TokenChecked(ctx, auditlog.TokenCheck{Cached: hit, KID: e.KID, Reason: string(e.Reason), Status: e.Status})
+	case c != nil:
+		a.observer.TokenChecked(ctx, auditlog.TokenCheck{OK: true, Cached: hit, Alg: c.Alg, KID: c.KID, Iss: c.Issuer})
+	}
 }
 
 func (a *Authenticator) refuse(w http.ResponseWriter, r *http.Request, token string, e *Error) {

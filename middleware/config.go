@@ -229,6 +229,11 @@ type Config struct {
 	// (jose.AuditDiscoveryFailed). Default:
 	// nothing recorded.
 	Audit *auditlog.Logger
+	// Observer, when set, is told of every decision on a presented token
+	// (TokenChecked: alg, kid, issuer, cache hit, reason; never the token)
+	// and, with JWKSURL or Discovery, of every fetch. Package auditlog/otel
+	// provides an OpenTelemetry one. Default none: nothing is observed.
+	Observer auditlog.Observer
 }
 
 var knownAlgs = [...]string{
@@ -267,6 +272,7 @@ func New(cfg Config) (*Authenticator, error) {
 		writeError: cfg.ErrorWriter,
 		failures:   cfg.Failures,
 		audit:      cfg.Audit,
+		observer:   cfg.Observer,
 	}
 	if err := a.checkConfig(&cfg); err != nil {
 		return nil, err
@@ -420,7 +426,7 @@ func algorithms(algs []string, listed []*jose.Key, unlisted bool, field string) 
 // Config.IssuerResolver; then the size ceiling. It runs last, so that a bad
 // field elsewhere never starts a remote client.
 func (a *Authenticator) setIssuers(cfg *Config) error {
-	env := issuerEnv{anyTyp: cfg.AllowAnyTyp, maxSize: cfg.MaxTokenSize, audit: cfg.Audit, now: a.now}
+	env := issuerEnv{anyTyp: cfg.AllowAnyTyp, maxSize: cfg.MaxTokenSize, audit: cfg.Audit, observer: cfg.Observer, now: a.now}
 	multi := len(cfg.Issuers) > 0 || cfg.IssuerResolver != nil
 	if !multi {
 		if cfg.ResolverCacheSize != 0 || cfg.ResolverRate != 0 {

@@ -15,22 +15,22 @@ import (
 // token came from an Authorization header whose b64token syntax has not been
 // checked yet (see bearerCandidate): every cached token, and every token the
 // shape check accepts, is a b64token, so only a refused one needs that scan.
-func (a *Authenticator) verify(ctx context.Context, token string, fromHeader bool) (*Claims, *Error) {
+func (a *Authenticator) verify(ctx context.Context, token string, fromHeader bool) (_ *Claims, hit bool, _ *Error) {
 	now := a.now()
 	if c, ok := a.cached(token, now); ok {
 		if e := a.checkRevoked(c); e != nil {
-			return nil, e
+			return nil, true, e
 		}
-		return c, nil
+		return c, true, nil
 	}
 	c, e := a.verifyMiss(ctx, token, now)
 	if e != nil && fromHeader && (e.Reason == ReasonMalformed || e.Reason == ReasonBadBase64) && !isB64Token(token) {
 		// Not even RFC 6750's b64token: a malformed header, not a bad
 		// token. Every compact JWS is a b64token, so only a token the
 		// shape check refused needs this scan.
-		return nil, newError(ReasonMalformedHeader, nil)
+		return nil, false, newError(ReasonMalformedHeader, nil)
 	}
-	return c, e
+	return c, false, e
 }
 
 // cached returns the claims of a token validated before and still live at

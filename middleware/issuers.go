@@ -87,10 +87,11 @@ func (t *trusted) close() error {
 
 // issuerEnv is what building an issuer needs from the rest of Config.
 type issuerEnv struct {
-	anyTyp  bool
-	maxSize int // Config.MaxTokenSize, 0 when not set
-	audit   *auditlog.Logger
-	now     func() time.Time
+	anyTyp   bool
+	maxSize  int // Config.MaxTokenSize, 0 when not set
+	audit    *auditlog.Logger
+	observer auditlog.Observer
+	now      func() time.Time
 }
 
 // buildIssuer checks ti and builds its key source; field names it in errors
@@ -183,7 +184,7 @@ func buildIssuer(ti *TrustedIssuer, field string, env issuerEnv) (*trusted, erro
 	// allowlist, RSA keys to RS256 and Ed25519 keys to EdDSA, the algorithms
 	// such providers sign with. An explicit Algorithms with two that fit
 	// (RS256 and PS256) leaves such a key ambiguous: refused, never guessed.
-	remote := jose.RemoteJWKSConfig{Audit: env.audit, Algorithms: t.algs}
+	remote := jose.RemoteJWKSConfig{Audit: env.audit, Observer: env.observer, Algorithms: t.algs}
 	if ti.Algorithms == nil {
 		remote.DefaultAlgs = conventionalAlgs(t.algs)
 	}

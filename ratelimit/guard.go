@@ -48,6 +48,10 @@ type GuardConfig struct {
 
 	// Audit records lockouts and store failures. Default: none.
 	Audit *auditlog.Logger
+	// Observer, when set, is told of every lockout check (auditlog.LimitLockout,
+	// policy "login" or "token": locked or not, for how long; never the key
+	// or the IP). Default none.
+	Observer auditlog.Observer
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
@@ -190,8 +194,22 @@ func (g *Guard) storeOK(r *http.Request) {
 	}
 }
 
-// check returns the longest lockout among keys.
-func (g *Guard) check(r *http.Request, keys [][32]byte) (time.Duration, error) {
+// check returns the longest lockout among keys, and tells the Observer.
+func (g *Guard) check(r *http.Request, policy string, keys [][32]byte) (time.Duration, error) {
+	d, err := g.locked(r, keys)
+	if g.cfg.Observer != nil {
+		allowed := d == 0
+		if err != nil { // as CheckLogin and CheckToken decide
+			allowed = policy == "login" && g.cfg.LoginFailOpen || policy == "token" && !g.cfg.TokenFailClosed
+		}
+		g.cfg.Observer.LimitChecked(r.Context(), auditlog.LimitCheck{Kind: auditlog.LimitLockout, Policy: policy,
+			Allowed: allowed, RetryAfter: d, StoreError: err != nil})
+	}
+	return d, err
+}
+
+// locked returns the longest lockout among keys.
+func (g *Guard) locked(r *http.Request, keys [][32]byte) (time.Duration, error) {
 	now := g.cfg.Now()
 	var longest time.Duration
 	for _, k := range keys {
@@ -245,7 +263,7 @@ var loginKinds = []int{kLoginClient, kLoginIP, kLoginAccount}
 // On a store error it returns the error, and locked follows the
 // LoginFailOpen setting (locked by default, with retryAfter one second).
 func (g *Guard) CheckLogin(r *http.Request, account string) (retryAfter time.Duration, locked bool, err error) {
-	d, err := g.check(r, g.loginKeys(r, account))
+	d, err := g.check(r, "login", g.loginKeys(r, account))
 	if err != nil {
 		if g.cfg.LoginFailOpen {
 			return 0, false, err
@@ -296,7 +314,7 @@ func (g *Guard) TokenFailed(r *http.Request) {
 // invalid tokens. On a store error, locked follows TokenFailClosed.
 func (g *Guard) CheckToken(r *http.Request) (retryAfter time.Duration, locked bool, err error) {
 	keys := g.tokenKeys(r)
-	d, err := g.check(r, keys[:])
+	d, err := g.check(r, "token", keys[:])
 	if err != nil {
 		if g.cfg.TokenFailClosed {
 			return time.Second, true, err

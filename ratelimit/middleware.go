@@ -126,6 +126,11 @@ type Config struct {
 	ErrorWriter func(w http.ResponseWriter, r *http.Request, d Decision)
 	// Audit records each switch to and from a failing store. Default: none.
 	Audit *auditlog.Logger
+	// Observer, when set, is told of every decision (auditlog.LimitRate:
+	// the deciding policy's name, allowed, limit, remaining; never the key
+	// or the IP). Package auditlog/otel provides an OpenTelemetry one.
+	// Default none.
+	Observer auditlog.Observer
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
@@ -445,8 +450,23 @@ type verdict struct {
 
 var verdictPool = sync.Pool{New: func() any { return new(verdict) }}
 
-// check decides r into v, writing every field it later reads.
+// check decides r into v, and tells the Observer.
 func (l *Limiter) check(r *http.Request, v *verdict) error {
+	err := l.decide(r, v)
+	if l.cfg.Observer != nil {
+		l.observe(r, v.d, err)
+	}
+	return err
+}
+
+// observe tells the Observer of a decision: the policy, never the client.
+func (l *Limiter) observe(r *http.Request, d Decision, err error) {
+	l.cfg.Observer.LimitChecked(r.Context(), auditlog.LimitCheck{Kind: auditlog.LimitRate, Policy: d.Policy, Allowed: d.Allowed,
+		Limit: d.Limit.Rate, Period: d.Limit.Period, Remaining: d.Remaining, RetryAfter: d.RetryAfter, StoreError: err != nil})
+}
+
+// decide decides r into v, writing every field it later reads.
+func (l *Limiter) decide(r *http.Request, v *verdict) error {
 	v.d, v.idx, v.admitted, v.never = Decision{}, 0, false, false
 	key, ipKey, byIP := l.keys(r)
 	cost := 1

@@ -30,7 +30,9 @@ type DiscoveredJWKSConfig struct {
 	// empty (it is the document's jwks_uri) and AllowInsecure false (the
 	// jwks_uri is https, or http on a loopback host, as Discovery checks).
 	// Now defaults to Discovery.Now. Its Audit also receives failed
-	// discoveries (AuditDiscoveryFailed) unless Discovery.OnError is set.
+	// discoveries (AuditDiscoveryFailed) unless Discovery.OnError is set,
+	// and its Observer the discovery fetches unless Discovery.Observer is
+	// set.
 	JWKS RemoteJWKSConfig
 	// Check is how often the metadata is asked for again (see
 	// DefaultDiscoveredCheck, the default); a failed discovery is retried
@@ -93,6 +95,9 @@ func NewDiscoveredJWKS(cfg DiscoveredJWKSConfig) (*DiscoveredJWKS, error) {
 			audit.Record(nil, auditlog.Event{Name: auditlog.StoreUnavailable, Reason: AuditDiscoveryFailed,
 				Detail: "issuer discovery failed; tokens answered 503 until keys are held"})
 		}
+	}
+	if cfg.Discovery.Observer == nil {
+		cfg.Discovery.Observer = cfg.JWKS.Observer
 	}
 	disc, err := NewDiscovery(cfg.Discovery)
 	if err != nil {

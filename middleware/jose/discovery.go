@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/apiguard/apiguard/auditlog"
 	"github.com/apiguard/apiguard/internal/strictjson"
 )
 
@@ -113,6 +114,10 @@ type DiscoveryConfig struct {
 	// http nor to another host; the client's own CheckRedirect, if any, runs
 	// after that.
 	HTTPClient *http.Client
+	// Observer, when set, is told of every fetch (auditlog.FetchDiscovery:
+	// the URL without query or userinfo, status, duration, and the error's
+	// Kind, ErrDiscoveryUnavailable or ErrDiscoveryInvalid). Default none.
+	Observer auditlog.Observer
 	// Timeout bounds one fetch, the reading of the body included, whatever
 	// the client's own Timeout. The default is 10 s.
 	Timeout time.Duration
@@ -166,6 +171,7 @@ type Discovery struct {
 	grace                       time.Duration
 	maxSize                     int64
 	onError                     func(error)
+	observer                    auditlog.Observer
 
 	mu                             sync.Mutex // guards the fields below
 	doc                            *Metadata  // the last good document, nil before the first
@@ -197,7 +203,7 @@ func NewDiscovery(cfg DiscoveryConfig) (*Discovery, error) {
 		return nil, fmt.Errorf("jose: DiscoveryConfig.Issuer %q: %w", cfg.Issuer, err)
 	}
 	d := &Discovery{
-		issuer: cfg.Issuer, now: cfg.Now, onError: cfg.OnError,
+		issuer: cfg.Issuer, now: cfg.Now, onError: cfg.OnError, observer: cfg.Observer,
 		timeout: cfg.Timeout, minRefresh: cfg.MinRefresh, maxAge: cfg.MaxAge, grace: cfg.Grace, maxSize: cfg.MaxSize,
 	}
 	for _, f := range []struct {
@@ -354,6 +360,17 @@ func (d *Discovery) fetch(ctx context.Context, c *discoveryCall, first int) {
 
 // get fetches and validates the document at u. notFound reports a 404.
 func (d *Discovery) get(ctx context.Context, u string) (doc *Metadata, life time.Duration, notFound bool, err *DiscoveryError) {
+	status := 0
+	if d.observer != nil {
+		start := time.Now()
+		defer func() {
+			f := auditlog.Fetch{Kind: auditlog.FetchDiscovery, URL: auditlog.FetchURL(u), Start: start, Duration: time.Since(start), Status: status}
+			if err != nil {
+				f.Err = err.Kind // the kind only: the error holds the URL
+			}
+			d.observer.Fetched(ctx, f)
+		}()
+	}
 	fail := func(kind error, cause error) (*Metadata, time.Duration, bool, *DiscoveryError) {
 		return nil, 0, notFound, &DiscoveryError{Kind: kind, URL: u, Err: cause}
 	}
@@ -370,6 +387,7 @@ func (d *Discovery) get(ctx context.Context, u string) (doc *Metadata, life time
 		return fail(ErrDiscoveryUnavailable, rerr)
 	}
 	defer resp.Body.Close()
+	status = resp.StatusCode
 	switch code := resp.StatusCode; {
 	case code == http.StatusOK:
 	case code >= 500, code == http.StatusRequestTimeout, code == http.StatusTooManyRequests:

@@ -97,6 +97,10 @@ type RemoteJWKSConfig struct {
 	// Audit receives fetch failures and set-aside keys (never key material,
 	// never the URL): see AuditJWKSFetchFailed. Default: none.
 	Audit *auditlog.Logger
+	// Observer, when set, is told of every fetch (auditlog.FetchJWKS: the
+	// URL without query or userinfo, status, duration, error). Default
+	// none.
+	Observer auditlog.Observer
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
@@ -118,6 +122,7 @@ type RemoteJWKS struct {
 	lookupTimeout   time.Duration
 	maxSize         int64
 	audit           *auditlog.Logger
+	observer        auditlog.Observer
 	now             func() time.Time
 	opts            ParseOptions
 	onSkipped       func(SkippedKey)
@@ -224,6 +229,7 @@ func NewRemoteJWKS(ctx context.Context, cfg RemoteJWKSConfig) (*RemoteJWKS, erro
 		lookupTimeout:   cfg.LookupTimeout,
 		maxSize:         cfg.MaxResponseSize,
 		audit:           cfg.Audit,
+		observer:        cfg.Observer,
 		now:             cfg.Now,
 		opts:            opts,
 		onSkipped:       cfg.OnSkippedKey,
@@ -539,9 +545,17 @@ func (r *RemoteJWKS) report(fresh []SkippedKey) {
 // get fetches and parses the set, returning its usable keys, the keys set
 // aside, whether a set was read at all, and the refresh interval the
 // response asks for. A set without a usable key is an error.
-func (r *RemoteJWKS) get() (_ *remoteKeys, skipped []SkippedKey, read bool, _ time.Duration, _ error) {
+func (r *RemoteJWKS) get() (_ *remoteKeys, skipped []SkippedKey, read bool, _ time.Duration, err error) {
 	ctx, cancel := context.WithTimeout(r.ctx, defaultJWKSFetchTimeout)
 	defer cancel()
+	status := 0
+	if r.observer != nil {
+		start := time.Now()
+		defer func() {
+			r.observer.Fetched(ctx, auditlog.Fetch{Kind: auditlog.FetchJWKS, URL: auditlog.FetchURL(r.url),
+				Start: start, Duration: time.Since(start), Status: status, Err: err})
+		}()
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.url, nil)
 	if err != nil {
 		return nil, nil, false, 0, errors.New("apiguard: remote JWKS: bad request")
@@ -556,6 +570,7 @@ func (r *RemoteJWKS) get() (_ *remoteKeys, skipped []SkippedKey, read bool, _ ti
 		return nil, nil, false, 0, fmt.Errorf("apiguard: remote JWKS: %w", err)
 	}
 	defer resp.Body.Close()
+	status = resp.StatusCode
 	if resp.StatusCode != http.StatusOK {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 		return nil, nil, false, 0, fmt.Errorf("apiguard: remote JWKS: status %d", resp.StatusCode)
