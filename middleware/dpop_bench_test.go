@@ -36,7 +36,7 @@ func BenchmarkDPoPVsRaw(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	bound := signJSON(b, jose.RS256, k.RSA, `{"alg":"RS256","kid":"rsa1","typ":"at+jwt"}`,
+	bound := signJSON(b, jose.RS256, benchPrivate(k, jose.RS256), `{"alg":"RS256","kid":"RS256","typ":"at+jwt"}`,
 		strings.TrimSuffix(string(claims), "}")+`,"cnf":{"jkt":"`+jkt+`"}}`)
 	v, err := dpop.New(dpop.Config{PublicURL: dpopOrigin})
 	if err != nil {
