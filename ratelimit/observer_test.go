@@ -17,7 +17,9 @@ type limitRecorder struct {
 	got []auditlog.LimitCheck
 }
 
-func (o *limitRecorder) LimitChecked(_ context.Context, d auditlog.LimitCheck) { o.got = append(o.got, d) }
+func (o *limitRecorder) LimitChecked(_ context.Context, d auditlog.LimitCheck) {
+	o.got = append(o.got, d)
+}
 
 // brokenGuardStore fails every call.
 type brokenGuardStore struct{}

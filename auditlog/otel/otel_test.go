@@ -56,7 +56,7 @@ func values(s tracetest.SpanStub) []string {
 	out := []string{s.Name, s.Status.Description}
 	add := func(kvs []attribute.KeyValue) {
 		for _, kv := range kvs {
-			out = append(out, string(kv.Key), kv.Value.Emit())
+			out = append(out, string(kv.Key), kv.Value.String())
 		}
 	}
 	add(s.Attributes)
