@@ -124,7 +124,10 @@ type Config struct {
 	// problem details of the draft's quota-exceeded type naming the
 	// violated policies (violated-policies).
 	ErrorWriter func(w http.ResponseWriter, r *http.Request, d Decision)
-	// Audit records each switch to and from a failing store. Default: none.
+	// Audit records each switch to and from a failing store, and every
+	// refusal as auditlog.RateLimited (reason ratelimit_exceeded, or
+	// ratelimit_shadow in Shadow mode, the detail naming the policy; the log
+	// aggregates repeats per client). Default: none.
 	Audit *auditlog.Logger
 	// Observer, when set, is told of every decision (auditlog.LimitRate:
 	// the deciding policy's name, allowed, limit, remaining; never the key
@@ -184,6 +187,7 @@ type policy struct {
 	burst  int
 	rl     *rlFormat // formats its RateLimit value
 	shadow string    // the audit detail of a shadow refusal
+	refuse string    // the audit detail of an enforced refusal
 	quota  []byte    // the quota-exceeded problem naming it alone
 }
 
@@ -211,7 +215,13 @@ const (
 )
 
 // shadowReason is the audit reason of a decision Shadow did not enforce.
-const shadowReason = "ratelimit_shadow"
+// Reasons of the rate_limited audit events: a refusal in shadow mode, and
+// an enforced one (429). The audit log aggregates them per client and
+// minute, so a flood writes a bounded number of lines.
+const (
+	shadowReason  = "ratelimit_shadow"
+	limitedReason = "ratelimit_exceeded"
+)
 
 var (
 	jsonType    = []string{"application/json"}
@@ -301,6 +311,7 @@ func New(c Config) (*Limiter, error) {
 		p.burst = p.limit.burst()
 		p.rl = &rlFormat{prefix: strconv.Quote(p.name) + ";r="}
 		p.shadow = "shadow mode, not enforced: policy " + strconv.Quote(p.name) + " would refuse"
+		p.refuse = "refused by policy " + strconv.Quote(p.name)
 		p.quota = problem.Details{Type: problem.TypeQuotaExceeded, Title: titleQuota, Status: http.StatusTooManyRequests, ViolatedPolicies: []string{p.name}}.Body()
 		if i > 0 {
 			pol += ", "
@@ -712,6 +723,7 @@ func (l *Limiter) Handler(next http.Handler) http.Handler {
 		if !v.never {
 			h[hdrRetryAfter] = []string{strconv.FormatInt(ceilSeconds(v.d.RetryAfter), 10)}
 		}
+		l.cfg.Audit.Record(r, auditlog.Event{Name: auditlog.RateLimited, Reason: limitedReason, Status: http.StatusTooManyRequests, Detail: p.refuse})
 		if l.cfg.ErrorWriter != nil {
 			l.cfg.ErrorWriter(w, r, v.d)
 			return

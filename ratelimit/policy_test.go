@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -449,4 +450,35 @@ type plainStore struct{ s *MemoryStore }
 
 func (p plainStore) Allow(ctx context.Context, key [32]byte, l Limit, now time.Time, n int) (Decision, error) {
 	return p.s.Allow(ctx, key, l, now, n)
+}
+
+// An enforced refusal is recorded (and counted) as rate_limited, naming the
+// policy that refused, so that dashboards and alerts see 429s, not only
+// shadow decisions.
+func TestRefusalRecorded(t *testing.T) {
+	var buf bytes.Buffer
+	var counted atomic.Int64
+	audit := auditlog.New(&buf, auditlog.Options{Counter: auditlog.CounterFunc(func(event, reason string) {
+		if event == "rate_limited" && reason == "ratelimit_exceeded" {
+			counted.Add(1)
+		}
+	})})
+	clk := &clock{t0}
+	l := newLimiter(t, Config{Policies: burstDaily(), Audit: audit, Now: clk.Now})
+	h := l.Handler(okHandler)
+	codes := ""
+	for range 5 {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, newReq("192.0.2.1:1", "ua"))
+		codes += strconv.Itoa(rec.Code) + " "
+	}
+	if codes != "200 200 429 429 429 " {
+		t.Fatalf("codes %s", codes)
+	}
+	if counted.Load() != 3 {
+		t.Fatalf("%d refusals counted, want 3\n%s", counted.Load(), buf.String())
+	}
+	if !strings.Contains(buf.String(), `refused by policy \"burst\"`) {
+		t.Fatalf("the event does not name the policy:\n%s", buf.String())
+	}
 }
