@@ -332,6 +332,9 @@ func TestRevocationMissedWhileDisconnected(t *testing.T) {
 	if !revoked(b, "while-away", "", now) || !revoked(b, "x", "trudy", now.Add(-time.Second)) {
 		t.Fatal("revocations made while disconnected are missing after the resync")
 	}
+	// The switch is recorded just after it is made: wait for the line, then
+	// require exactly one per switch.
+	eventually(t, 5*time.Second, "the in-sync event recorded", func() bool { return audit.events(redisstore.DetailInSync) > 0 })
 	if audit.events(redisstore.DetailOutOfSync) != 1 || audit.events(redisstore.DetailInSync) != 1 {
 		t.Fatalf("want one event per switch, got %d out and %d in",
 			audit.events(redisstore.DetailOutOfSync), audit.events(redisstore.DetailInSync))
