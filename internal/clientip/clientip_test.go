@@ -216,6 +216,18 @@ func FuzzResolve(f *testing.F) {
 		if got != peer && !got.IsValid() {
 			t.Fatalf("Resolve = invalid address from a valid peer %v", peer)
 		}
+		// Forwarded (the scheme and host for DPoP's htu) reads the headers
+		// of a trusted peer only, and returns pieces of its last element.
+		scheme, host, trusted := r.Forwarded(rq)
+		if trusted != r.Trusted(peer) {
+			t.Fatalf("Forwarded trusted = %v for peer %v", trusted, peer)
+		}
+		if !trusted && (scheme != "" || host != "") {
+			t.Fatalf("untrusted peer %v, but Forwarded = %q, %q", peer, scheme, host)
+		}
+		if strings.Contains(scheme, ",") || strings.Contains(host, ",") {
+			t.Fatalf("Forwarded = %q, %q: more than the last element", scheme, host)
+		}
 	})
 }
 
