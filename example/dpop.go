@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/apiguard/apiguard/auditlog"
+	"github.com/apiguard/apiguard/internal/clientip"
 	"github.com/apiguard/apiguard/middleware/dpop"
 	"github.com/apiguard/apiguard/middleware/redisstore"
 )
@@ -142,20 +142,11 @@ func (a *app) metadataResource() string {
 	if err != nil {
 		return ""
 	}
-	if u.Scheme == "https" || loopbackHost(u.Hostname()) {
+	if u.Scheme == "https" || clientip.IsLoopbackHost(u.Hostname()) {
 		return origin
 	}
 	a.log.Warn().Str("origin", origin).Msg("plain HTTP on a non-loopback host: no protected-resource metadata (RFC 9728 wants https); set -resource to publish it")
 	return ""
-}
-
-// loopbackHost reports whether h is localhost or a loopback address.
-func loopbackHost(h string) bool {
-	if h == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
 }
 
 // ownChallenge is the WWW-Authenticate of the example's own 401s (a wrong

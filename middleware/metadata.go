@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/apiguard/apiguard/internal/clientip"
 )
 
 // WellKnownResourcePath is the well-known path of OAuth 2.0 protected-resource
@@ -110,7 +111,7 @@ func (a *Authenticator) setResource(cfg *Config) error {
 	switch {
 	case err != nil || u.Host == "" || u.User != nil || u.Opaque != "":
 		return fmt.Errorf("apiguard: Config.Resource %q is not an absolute URL", redactURL(cfg.Resource))
-	case u.Scheme != "https" && !(u.Scheme == "http" && loopbackHost(u.Hostname())):
+	case u.Scheme != "https" && !(u.Scheme == "http" && clientip.IsLoopbackHost(u.Hostname())):
 		return fmt.Errorf("apiguard: Config.Resource %q is not https (http only on a loopback host)", redactURL(cfg.Resource))
 	case u.Fragment != "" || strings.Contains(cfg.Resource, "#"):
 		return fmt.Errorf("apiguard: Config.Resource %q has a fragment (RFC 9728 §1.2)", redactURL(cfg.Resource))
@@ -201,21 +202,12 @@ func checkMetadataURL(s, field string, issuer bool) error {
 	switch {
 	case err != nil || u.Host == "" || u.User != nil:
 		return fmt.Errorf("apiguard: Config.ResourceMetadata.%s %q is not an absolute URL", field, redactURL(s))
-	case u.Scheme != "https" && !(u.Scheme == "http" && loopbackHost(u.Hostname())):
+	case u.Scheme != "https" && !(u.Scheme == "http" && clientip.IsLoopbackHost(u.Hostname())):
 		return fmt.Errorf("apiguard: Config.ResourceMetadata.%s %q is not https (http only on a loopback host)", field, redactURL(s))
 	case strings.Contains(s, "#") || issuer && strings.Contains(s, "?"):
 		return fmt.Errorf("apiguard: Config.ResourceMetadata.%s %q has a fragment or, for an issuer, a query", field, redactURL(s))
 	}
 	return nil
-}
-
-// loopbackHost reports whether h is localhost or a loopback address.
-func loopbackHost(h string) bool {
-	if strings.EqualFold(h, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
 }
 
 // ResourceMetadataURL returns the URL of the Authenticator's metadata

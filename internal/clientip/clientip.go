@@ -21,6 +21,7 @@ package clientip
 
 import (
 	"errors"
+	"net"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -281,4 +282,16 @@ func trimOWS(s string) string {
 		s = s[:len(s)-1]
 	}
 	return s
+}
+
+// IsLoopbackHost reports whether the host name h (without a port, an IPv6
+// address without brackets, as url.URL.Hostname returns it) is localhost or
+// a loopback address: where plain http is allowed for a key set, a discovery
+// document or a resource identifier.
+func IsLoopbackHost(h string) bool {
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(h) // no zone, unlike netip: "::1%eth0" is not a host name here
+	return ip != nil && ip.IsLoopback()
 }

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/apiguard/apiguard/auditlog"
+	"github.com/apiguard/apiguard/internal/clientip"
 	"github.com/apiguard/apiguard/internal/strictjson"
 )
 
@@ -535,7 +536,7 @@ func discoveryURL(s string) (*url.URL, error) {
 		return nil, errors.New("has userinfo")
 	case strings.Contains(s, "#"):
 		return nil, errors.New("has a fragment")
-	case u.Scheme == "http" && !isLoopbackHost(u.Hostname()):
+	case u.Scheme == "http" && !clientip.IsLoopbackHost(u.Hostname()):
 		return nil, errors.New("uses http on a host that is not loopback")
 	}
 	return u, nil

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/apiguard/apiguard/auditlog"
+	"github.com/apiguard/apiguard/internal/clientip"
 )
 
 // Defaults of RemoteJWKSConfig.
@@ -269,20 +269,12 @@ func checkJWKSURL(raw string, allowInsecure bool) error {
 	case "https":
 		return nil
 	case "http":
-		if allowInsecure || isLoopbackHost(u.Hostname()) {
+		if allowInsecure || clientip.IsLoopbackHost(u.Hostname()) {
 			return nil
 		}
 		return fmt.Errorf("apiguard: NewRemoteJWKS: URL is http on host %q: use https (or AllowInsecure)", u.Hostname())
 	}
 	return fmt.Errorf("apiguard: NewRemoteJWKS: URL scheme %q is not https", u.Scheme)
-}
-
-func isLoopbackHost(h string) bool {
-	if strings.EqualFold(h, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
 }
 
 // sameHostRedirects follows at most 3 redirects, to the original host only,
